@@ -1,0 +1,139 @@
+"""The ``daydream`` command line: serve, worker, db upgrade, users …"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from daydream.config import (
+    Config,
+    ConfigError,
+    DevelopmentConfig,
+    default_instance_path,
+    load_secret_key,
+)
+
+
+def load_app() -> Flask:
+    """Build the app for the command line (development unless DAYDREAM_ENV=production)."""
+    from daydream import create_app
+
+    production = os.environ.get("DAYDREAM_ENV", "development") == "production"
+    settings = (Config if production else DevelopmentConfig).from_env()
+    instance = default_instance_path()
+    instance.mkdir(parents=True, exist_ok=True)
+    if not settings.get("SECRET_KEY") and not production:
+        settings["SECRET_KEY"] = load_secret_key(instance)
+    return create_app(settings, instance)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--debug/--no-debug", default=False, help="Reload on code changes.")
+@with_appcontext
+def serve_command(host: str, port: int, debug: bool) -> None:
+    """Run the site (and, on the embedded default, the in-process worker)."""
+    from daydream.extensions import socketio
+
+    app = current_app._get_current_object()
+    click.echo(f" * Daydream on http://{host}:{port}/  (database: {_db_label(app)})")
+    socketio.run(app, host=host, port=port, debug=debug, use_reloader=debug,
+                 allow_unsafe_werkzeug=True)
+
+
+def _db_label(app: Flask) -> str:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    return url.split("@")[-1] if "@" in url else url
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage user accounts."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--staff", is_flag=True, help="Give the account the staff role.")
+@click.option("--tokens", type=click.IntRange(min=0), default=None,
+              help="Starting credits (default: STARTING_CREDITS).")
+@with_appcontext
+def users_create(email: str, password_stdin: bool, staff: bool, tokens: int | None) -> None:
+    """Create an account."""
+    from daydream.services import users
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = users.create_user(email, password, staff=staff, tokens=tokens)
+    except users.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    role = "staff" if user.is_staff else "user"
+    click.echo(f"Created {role} {user.email} with {user.tokens} credits.")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List accounts with their role, state and credits."""
+    from sqlalchemy import select
+
+    from daydream.extensions import db
+    from daydream.models import User
+
+    rows = db.session.scalars(select(User).order_by(User.id)).all()
+    if not rows:
+        click.echo("No users yet. Create one with: daydream users create EMAIL --staff")
+        return
+    click.echo(f"{'id':>4}  {'email':<40} {'role':<6} {'state':<8} {'credits':>8}")
+    for user in rows:
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.id:>4}  {user.email:<40} {user.role:<6} {state:<8} {user.tokens:>8}")
+
+
+@users_group.command("grant")
+@click.argument("email")
+@click.argument("amount", type=click.IntRange(min=1))
+@click.option("--note", default="Granted from the command line")
+@with_appcontext
+def users_grant(email: str, amount: int, note: str) -> None:
+    """Grant credits to an account."""
+    from daydream.extensions import db
+    from daydream.services import credits, users
+
+    user = users.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with email {email!r}.")
+    credits.credit(user.id, amount, note=note)
+    db.session.commit()
+    db.session.refresh(user)
+    click.echo(f"{user.email} now has {user.tokens} credits.")
+
+
+def register_commands(app: Flask) -> None:
+    """Attach Daydream's commands to the app's CLI."""
+    app.cli.add_command(serve_command)
+    app.cli.add_command(users_group)
+
+
+def main() -> None:
+    """Entry point of the ``daydream`` console script."""
+    cli = FlaskGroup(
+        name="daydream",
+        create_app=load_app,
+        add_default_commands=False,
+        add_version_option=False,
+        help="Daydream: a shared Stable Diffusion service.",
+    )
+    try:
+        cli.main(prog_name="daydream")
+    except ConfigError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)

@@ -1,0 +1,29 @@
+"""Views for the public pages."""
+
+from flask import render_template
+
+from daydream.pages import bp
+
+
+@bp.get("/")
+def landing():
+    """The landing page: what Daydream is, pricing, a call to action."""
+    return render_template("pages/landing.html")
+
+
+@bp.get("/docs")
+def docs():
+    """How to use the studio, credits and the API."""
+    return render_template("pages/docs.html")
+
+
+@bp.get("/gallery")
+def gallery():
+    """Images people chose to share."""
+    return render_template("pages/gallery.html")
+
+
+@bp.get("/terms")
+def terms():
+    """Terms of use."""
+    return render_template("pages/terms.html")

@@ -1,0 +1,105 @@
+"""Credits: grants, charges and refunds, each recorded in the ledger.
+
+Every change is a conditional ``UPDATE`` (never read-then-write), so balances cannot go
+negative under concurrency on SQLite or PostgreSQL. Callers own the transaction: these
+functions flush, they do not commit, so a charge and the task it pays for commit together.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from daydream.extensions import db
+from daydream.models import CreditEntry, EntryKind, User
+
+
+class InsufficientCredits(Exception):
+    """The balance does not cover the cost; nothing was charged."""
+
+    def __init__(self, needed: int, balance: int) -> None:
+        super().__init__(f"This needs {needed} credits and you have {balance}.")
+        self.needed = needed
+        self.balance = balance
+
+
+def _record(user_id: int, delta: int, kind: EntryKind, **fields) -> CreditEntry:
+    balance = db.session.execute(select(User.tokens).where(User.id == user_id)).scalar_one()
+    entry = CreditEntry(
+        user_id=user_id, delta=delta, balance_after=balance, kind=kind.value, **fields
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def charge(user_id: int, amount: int, task_id: int | None = None) -> CreditEntry:
+    """Take ``amount`` credits if the balance covers it, else raise InsufficientCredits."""
+    if amount < 0:
+        raise ValueError("a charge cannot be negative")
+    result = db.session.execute(
+        update(User)
+        .where(User.id == user_id, User.tokens >= amount)
+        .values(tokens=User.tokens - amount)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:
+        balance = db.session.execute(select(User.tokens).where(User.id == user_id)).scalar()
+        raise InsufficientCredits(amount, balance or 0)
+    return _record(user_id, -amount, EntryKind.CHARGE, task_id=task_id)
+
+
+def credit(
+    user_id: int,
+    amount: int,
+    kind: EntryKind = EntryKind.GRANT,
+    *,
+    task_id: int | None = None,
+    actor_id: int | None = None,
+    note: str | None = None,
+) -> CreditEntry:
+    """Add credits (a grant, signup bonus or refund) and record it."""
+    if amount < 0:
+        raise ValueError("use charge() or revoke() to take credits")
+    db.session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(tokens=User.tokens + amount)
+        .execution_options(synchronize_session="fetch")
+    )
+    return _record(user_id, amount, kind, task_id=task_id, actor_id=actor_id, note=note)
+
+
+def revoke(user_id: int, amount: int, *, actor_id: int | None, note: str | None) -> CreditEntry:
+    """Staff removal of credits; never below zero."""
+    result = db.session.execute(
+        update(User)
+        .where(User.id == user_id, User.tokens >= amount)
+        .values(tokens=User.tokens - amount)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:
+        balance = db.session.execute(select(User.tokens).where(User.id == user_id)).scalar()
+        raise InsufficientCredits(amount, balance or 0)
+    return _record(user_id, -amount, EntryKind.GRANT, actor_id=actor_id, note=note)
+
+
+def ledger_total(user_id: int) -> int:
+    """The sum of a user's ledger, which must equal their balance."""
+    total = db.session.execute(
+        select(func.coalesce(func.sum(CreditEntry.delta), 0)).where(
+            CreditEntry.user_id == user_id
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def history(user_id: int, limit: int = 50) -> list[CreditEntry]:
+    """The newest ledger rows of a user."""
+    return list(
+        db.session.scalars(
+            select(CreditEntry)
+            .where(CreditEntry.user_id == user_id)
+            .order_by(CreditEntry.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,114 @@
+"""Shared fixtures: an app with a fresh database per test, clients, auth, factories."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from daydream import create_app  # noqa: E402
+from daydream.config import TestConfig  # noqa: E402
+from daydream.extensions import db as _db  # noqa: E402
+from daydream.models import User  # noqa: E402
+from tests.services import reset_postgres  # noqa: E402
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """SQLite in the test's folder by default; ``indirect`` param "postgresql" for PostgreSQL."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "postgresql":
+        return reset_postgres()
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
+def app_settings(database_url: str, tmp_path) -> dict:
+    """The test configuration; a test may override keys before ``app`` is built."""
+    settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    settings.update(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        MEDIA_PATH=str(tmp_path / "media"),
+    )
+    return settings
+
+
+@pytest.fixture
+def app(app_settings: dict, tmp_path) -> Iterator[Flask]:
+    """A Daydream app on a fresh, empty database."""
+    app = create_app(app_settings, instance_path=tmp_path / "instance")
+    with app.app_context():
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client for browser-like requests."""
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Factory: ``make_user(email=..., staff=False, tokens=None, password=PASSWORD)``."""
+    counter = iter(range(1, 10_000))
+
+    def factory(email: str | None = None, *, password: str = PASSWORD, staff: bool = False,
+                tokens: int | None = None, **fields) -> User:
+        from daydream.services import users
+
+        with app.app_context():
+            user = users.create_user(
+                email or f"user{next(counter)}@example.com", password,
+                staff=staff, tokens=tokens, **fields,
+            )
+            _db.session.refresh(user)
+            _db.session.expunge(user)
+            return user
+
+    return factory
+
+
+class AuthActions:
+    """Log in and out through the real pages."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = PASSWORD, **extra):
+        """POST the login form."""
+        data = {"email": email, "password": password, **extra}
+        return self._client.post("/auth/login", data=data)
+
+    def logout(self):
+        """POST the logout form."""
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    """Log the test client in and out."""
+    return AuthActions(client)
+
+
+@pytest.fixture
+def user(make_user) -> User:
+    """An ordinary user with the default starting credits."""
+    return make_user("dreamer@example.com")
+
+
+@pytest.fixture
+def staff(make_user) -> User:
+    """A staff user."""
+    return make_user("staff@example.com", staff=True)

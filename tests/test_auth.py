@@ -1,0 +1,140 @@
+"""Registering, logging in and out, as a person does it."""
+
+import pytest
+from sqlalchemy import select
+
+from daydream.extensions import db
+from daydream.models import User
+from tests.conftest import PASSWORD
+
+
+def register(client, email="new@example.com", password=PASSWORD, confirm=None, **extra):
+    data = {"email": email, "password": password, "confirm": confirm or password, **extra}
+    return client.post("/auth/register", data=data)
+
+
+def test_register_logs_in_with_starting_credits(client, app):
+    response = register(client)
+    assert response.status_code == 302
+    page = client.get("/account/")
+    assert page.status_code == 200
+    assert b"new@example.com" in page.data
+    assert f"{app.config['STARTING_CREDITS']} credits".encode() in client.get("/").data
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"email": ""}, b"Enter your email."),
+        ({"email": "not-an-email"}, b"Enter a valid email."),
+        ({"password": "short", "confirm": "short"}, b"Use between 8 and 256 characters."),
+        ({"confirm": "something else"}, b"The passwords do not match."),
+    ],
+)
+def test_register_rejects_bad_input(client, app, fields, message):
+    data = {"email": "x@example.com", "password": PASSWORD, "confirm": PASSWORD, **fields}
+    response = client.post("/auth/register", data=data)
+    assert response.status_code == 400
+    assert message in response.data
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None
+
+
+def test_register_accepts_a_64_character_passphrase(client):
+    long_password = "a long passphrase " * 4 + "ok"
+    assert len(long_password) >= 64
+    assert register(client, password=long_password).status_code == 302
+
+
+def test_register_duplicate_email_is_refused(client, user):
+    response = register(client, email="Dreamer@Example.com")
+    assert response.status_code == 400
+    assert b"already exists" in response.data
+
+
+def test_login_and_logout(client, auth, user):
+    response = auth.login(user.email)
+    assert response.status_code == 302
+    assert client.get("/account/").status_code == 200
+    assert auth.logout().status_code == 302
+    assert client.get("/account/").status_code == 302
+
+
+def test_login_error_is_generic(client, auth, user):
+    wrong_password = auth.login(user.email, "not the password")
+    unknown_user = auth.login("nobody@example.com", "not the password")
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    assert b"Wrong email or password." in wrong_password.data
+    assert b"Wrong email or password." in unknown_user.data
+
+
+def test_login_is_case_insensitive_on_email(auth, user):
+    assert auth.login(user.email.upper()).status_code == 302
+
+
+def test_disabled_user_cannot_log_in(app, auth, user):
+    with app.app_context():
+        db.session.get(User, user.id).active = False
+        db.session.commit()
+    assert auth.login(user.email).status_code == 401
+
+
+def test_login_rotates_session_id(app, client, auth, user):
+    auth.login(user.email)
+    with app.app_context():
+        first = db.session.get(User, user.id).sessionid
+    auth.logout()
+    auth.login(user.email)
+    with app.app_context():
+        second = db.session.get(User, user.id).sessionid
+    assert first != second
+    assert second.encode() in client.get("/account/").data
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/account/?tab=settings", "/account/?tab=settings"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ],
+)
+def test_login_next_redirect_is_checked(client, auth, user, target, expected):
+    response = client.post(
+        "/auth/login", query_string={"next": target},
+        data={"email": user.email, "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected
+
+
+def test_logout_needs_post(client, auth, user):
+    auth.login(user.email)
+    assert client.get("/auth/logout").status_code == 405
+    assert client.get("/account/").status_code == 200
+
+
+def test_remember_me_sets_a_cookie(client, auth, user):
+    auth.login(user.email, remember="y")
+    assert client.get_cookie("remember_token") is not None
+
+
+@pytest.fixture
+def csrf_app_settings(app_settings):
+    app_settings["WTF_CSRF_ENABLED"] = True
+    return app_settings
+
+
+def test_csrf_token_is_required(csrf_app_settings, client, user):
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert b"Reload the page and try again." in response.data
+    assert client.get("/account/").status_code == 302
+
+
+def test_closed_signups(app, client):
+    app.config["SIGNUPS_OPEN"] = False
+    response = client.get("/auth/register")
+    assert response.status_code == 403
+    assert b"Sign-ups are closed" in response.data

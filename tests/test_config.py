@@ -1,0 +1,51 @@
+"""Settings: environment variables, secret keys, production safety."""
+
+import pytest
+
+from daydream import create_app
+from daydream.config import Config, ConfigError, load_secret_key, normalize_database_url
+
+
+def test_production_refuses_missing_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("DAYDREAM_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="DAYDREAM_SECRET_KEY"):
+        create_app(Config, instance_path=tmp_path)
+
+
+def test_environment_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAYDREAM_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DAYDREAM_DATABASE_URL", "postgresql://u@db/daydream")
+    monkeypatch.setenv("DAYDREAM_QUEUE_MAX", "7")
+    app = create_app(Config, instance_path=tmp_path)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/daydream"
+    assert app.config["QUEUE_MAX"] == 7
+
+
+def test_bad_number_in_environment_is_named(monkeypatch):
+    monkeypatch.setenv("DAYDREAM_QUEUE_MAX", "many")
+    with pytest.raises(ConfigError, match="DAYDREAM_QUEUE_MAX must be a whole number"):
+        Config.from_env()
+
+
+def test_default_database_is_sqlite_in_instance(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAYDREAM_SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("DAYDREAM_DATABASE_URL", raising=False)
+    app = create_app(Config, instance_path=tmp_path)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/daydream.sqlite3"
+
+
+def test_factory_does_no_io(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAYDREAM_SECRET_KEY", "x" * 40)
+    instance = tmp_path / "not-created"
+    create_app(Config, instance_path=instance)
+    assert not instance.exists()
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path):
+    first = load_secret_key(tmp_path)
+    assert load_secret_key(tmp_path) == first and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_normalize_database_url_leaves_others():
+    assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
