@@ -1,0 +1,53 @@
+# Daydream: `make run` starts the site, `make test` runs every check. Both install what they need.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.dev-installed
+
+.PHONY: run test lint assets worker bench clean help
+
+help:
+	@echo "make run     install and start the site on http://127.0.0.1:5000/ (SQLite, demo model)"
+	@echo "make test    install dev tools and run ruff and the whole test suite"
+	@echo "make assets  rebuild the CSS and vendored JS from the npm packages (needs Node)"
+	@echo "make bench   run the benchmarks in bench/ (not part of the tests)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch is pinned to 2.13.0 in pyproject; installing it first keeps pip from resolving a
+# multi-GB CUDA build. GPU users install their CUDA build of torch 2.13.0 before this.
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[worker]"
+	@touch $@
+
+$(DEV_INSTALLED): $(INSTALLED)
+	$(BIN)/pip install --quiet -e ".[worker,dev]"
+	@touch $@
+
+run: $(INSTALLED)
+	$(BIN)/daydream db upgrade
+	$(BIN)/daydream serve
+
+worker: $(INSTALLED)
+	$(BIN)/daydream worker
+
+lint: $(DEV_INSTALLED)
+	$(BIN)/ruff check .
+
+test: $(DEV_INSTALLED)
+	$(BIN)/ruff check .
+	HF_HUB_OFFLINE=1 $(BIN)/pytest
+
+assets:
+	npm install --no-audit --no-fund
+	npm run build
+
+bench: $(INSTALLED)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
