@@ -1,0 +1,60 @@
+"""Cheap step previews: a linear latent -> RGB projection, resized, as small JPEG bytes.
+
+A VAE decode costs as much as several denoising steps; this costs well under a millisecond
+at SD sizes, so previews can run on every step.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import torch
+from PIL import Image
+
+# Rows are latent channels, columns R, G, B: the factors A1111 (sd_samplers_common) and
+# ComfyUI (latent_formats) use for their approximate previews.
+SD1_FACTORS = (
+    (0.298, 0.207, 0.208),
+    (0.187, 0.286, 0.173),
+    (-0.158, 0.189, 0.264),
+    (-0.184, -0.271, -0.473),
+)
+SDXL_FACTORS = (
+    (0.3651, 0.4232, 0.4341),
+    (-0.2533, -0.0042, 0.1068),
+    (0.1076, 0.1111, -0.0362),
+    (-0.3165, -0.2492, -0.2188),
+)
+
+
+def factors_for(pipe: Any) -> torch.Tensor | None:
+    """Pick projection factors for a pipeline; None when its latent space is unknown."""
+    latent_channels = getattr(getattr(pipe, "vae", None), "config", {}).get("latent_channels")
+    if latent_channels != 4:
+        return None  # SD3/Flux-style 16-channel latents would need their own factors
+    table = SDXL_FACTORS if "XL" in type(pipe).__name__ else SD1_FACTORS
+    return torch.tensor(table, dtype=torch.float32)
+
+
+def latents_to_jpeg(
+    latents: torch.Tensor,
+    factors: torch.Tensor,
+    size: tuple[int, int],
+    *,
+    max_side: int = 256,
+    quality: int = 70,
+) -> bytes:
+    """Project the first latent of a batch to RGB and encode a JPEG of at most ``max_side``."""
+    latent = latents[0].detach().to(device="cpu", dtype=torch.float32)  # (4, h, w)
+    rgb = torch.einsum("chw,cr->hwr", latent, factors)  # roughly in [-1, 1]
+    pixels = ((rgb + 1.0) * 127.5).clamp(0, 255).to(torch.uint8).numpy()
+    image = Image.fromarray(pixels)
+    width, height = size
+    scale = min(1.0, max_side / max(width, height))
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if image.size != target:
+        image = image.resize(target, Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
