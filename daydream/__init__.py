@@ -91,9 +91,13 @@ def _register_blueprints(app: Flask) -> None:
     from daydream.account import bp as account_bp
     from daydream.admin import bp as admin_bp
     from daydream.auth import bp as auth_bp
+    from daydream.media import bp as media_bp
     from daydream.pages import bp as pages_bp
+    from daydream.studio import bp as studio_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(studio_bp, url_prefix="/studio")
+    app.register_blueprint(media_bp)

@@ -41,9 +41,43 @@ def serve_command(host: str, port: int, debug: bool) -> None:
     from daydream.extensions import socketio
 
     app = current_app._get_current_object()
+    if app.config["QUEUE_BACKEND"] == "local":
+        _start_embedded_worker(app)
     click.echo(f" * Daydream on http://{host}:{port}/  (database: {_db_label(app)})")
-    socketio.run(app, host=host, port=port, debug=debug, use_reloader=debug,
+    # Flask's CLI marks itself to make app.run() a no-op; this command is the server.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    # No reloader: it would fork a second process with a second worker and model.
+    socketio.run(app, host=host, port=port, debug=debug, use_reloader=False,
                  allow_unsafe_werkzeug=True)
+
+
+def _start_embedded_worker(app: Flask) -> None:
+    """Start the in-process worker and fail now, not at the first task, if the model is bad."""
+    from daydream.engine.errors import EngineError
+    from daydream.runtime import get_runtime
+    from daydream.worker import Worker
+
+    model = app.config.get("MODEL") or "the demo model (built offline on first start)"
+    click.echo(f" * Loading {model} …")
+    worker = Worker(app).start()
+    try:
+        worker.wait_ready()
+    except EngineError as error:
+        raise click.ClickException(f"Could not load the model: {error}") from error
+    get_runtime(app).worker = worker
+    click.echo(f" * Model ready: {worker.engine.model_name}")
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run a queue worker (for the Redis deployment; the embedded default needs none)."""
+    app = current_app._get_current_object()
+    if app.config["QUEUE_BACKEND"] == "local":
+        raise click.ClickException(
+            "The embedded default runs its worker inside `daydream serve`. "
+            "Set DAYDREAM_REDIS_URL to run workers as separate processes.")
+    raise click.ClickException(f"Unknown queue backend {app.config['QUEUE_BACKEND']!r}.")
 
 
 def _db_label(app: Flask) -> str:
@@ -120,6 +154,7 @@ def users_grant(email: str, amount: int, note: str) -> None:
 def register_commands(app: Flask) -> None:
     """Attach Daydream's commands to the app's CLI."""
     app.cli.add_command(serve_command)
+    app.cli.add_command(worker_command)
     app.cli.add_command(users_group)
 
 

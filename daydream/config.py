@@ -73,6 +73,12 @@ class Config:
     QUEUE_MAX = 50
     QUEUE_MAX_PER_USER = 5
     PREVIEW_EVERY = 1
+    # One credit buys this many pixel-steps: 512x512 at 20 steps costs 10 credits.
+    CREDIT_PIXEL_STEPS = 512 * 512 * 2
+    # Time estimate before this server has finished any task (seconds per megapixel-step,
+    # plus a fixed overhead per task); replaced by a learned figure as tasks finish.
+    ESTIMATE_SECONDS_PER_MPX_STEP = 0.8
+    ESTIMATE_TASK_OVERHEAD = 0.5
     ABANDON_AFTER_SECONDS = 300
 
     @classmethod
@@ -86,13 +92,11 @@ class Config:
         settings["REDIS_URL"] = _env("REDIS_URL", settings["REDIS_URL"])
         settings["MODEL"] = _env("MODEL", settings["MODEL"]) or None
         settings["MODEL_PROFILE"] = _env("MODEL_PROFILE", settings["MODEL_PROFILE"])
-        settings["QUEUE_BACKEND"] = _env(
-            "QUEUE_BACKEND", "rq" if settings["REDIS_URL"] else "local"
-        )
+        settings["QUEUE_BACKEND"] = _env("QUEUE_BACKEND", settings["QUEUE_BACKEND"])
         for name in (
             "STARTING_CREDITS", "MAX_PIXELS", "MAX_SIDE", "MAX_STEPS", "MAX_SAMPLES",
             "MAX_PROMPT_CHARS", "QUEUE_MAX", "QUEUE_MAX_PER_USER", "MAX_CONTENT_LENGTH",
-            "PREVIEW_EVERY", "ABANDON_AFTER_SECONDS",
+            "PREVIEW_EVERY", "ABANDON_AFTER_SECONDS", "CREDIT_PIXEL_STEPS",
         ):
             settings[name] = _env_int(name, settings[name])
         settings["SIGNUPS_OPEN"] = _env_bool("SIGNUPS_OPEN", settings["SIGNUPS_OPEN"])

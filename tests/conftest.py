@@ -112,3 +112,55 @@ def user(make_user) -> User:
 def staff(make_user) -> User:
     """A staff user."""
     return make_user("staff@example.com", staff=True)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.05):
+    """Poll until ``predicate()`` is truthy; fail the test with a clear message otherwise."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def demo_engine(tmp_path_factory):
+    """The real engine on the demo model, built and loaded once for the whole run."""
+    from daydream.engine.pipeline import Engine
+
+    return Engine.load(None, cache_dir=tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def worker(app, demo_engine):
+    """The real in-process worker thread, running tasks on the demo model."""
+    from daydream.worker import Worker
+
+    running = Worker(app, engine=demo_engine).start()
+    running.wait_ready(60)
+    yield running
+    running.stop()
+
+
+SMALL = {"prompt": "a lighthouse at dawn", "width": "64", "height": "64", "steps": "2",
+         "cfg_scale": "7", "samples": "1", "scheduler": "Euler", "random_seed": "1"}
+
+
+@pytest.fixture
+def png_bytes():
+    """Factory for a small PNG (of a given size) as bytes."""
+    import io
+
+    from PIL import Image
+
+    def make(width: int = 96, height: int = 80, fmt: str = "PNG") -> io.BytesIO:
+        buffer = io.BytesIO()
+        Image.new("RGB", (width, height), (200, 120, 40)).save(buffer, fmt)
+        buffer.seek(0)
+        return buffer
+
+    return make

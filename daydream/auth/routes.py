@@ -71,6 +71,10 @@ def login():
 @login_required
 def logout():
     """End the session (POST only, so a link cannot log someone out)."""
+    from daydream.services.events import disconnect_user
+
+    # A socket keeps its connect-time session; close it so it stops receiving events.
+    disconnect_user(current_user.id)
     logout_user()
     flash("You have been logged out.", "info")
     return redirect(url_for("pages.landing"))

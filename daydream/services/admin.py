@@ -8,7 +8,8 @@ from sqlalchemy import func, or_, select
 
 from daydream.extensions import db
 from daydream.models import Task, TaskState, User
-from daydream.services import credits
+from daydream.runtime import get_runtime
+from daydream.services import credits, events, storage
 
 PAGE_SIZE = 25
 
@@ -80,11 +81,20 @@ def toggle_active(user: User, actor: User) -> None:
         raise AdminError("You cannot disable your own account.")
     user.active = not user.active
     db.session.commit()
+    if not user.active:
+        events.disconnect_user(user.id)
 
 
 def delete_user(user: User, actor: User) -> None:
     """Delete an account with everything it owns; staff cannot delete themselves."""
     if user.id == actor.id:
         raise AdminError("You cannot delete your own account.")
+    user_id, user_uuid = user.id, user.uuid
+    runtime = get_runtime()
+    for task in user.tasks:
+        runtime.queue.remove(task.id)
+        runtime.queue.request_cancel(task.id)
     db.session.delete(user)
     db.session.commit()
+    events.disconnect_user(user_id)
+    storage.delete_user_files(user_uuid)

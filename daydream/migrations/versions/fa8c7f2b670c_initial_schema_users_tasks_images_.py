@@ -1,15 +1,15 @@
 """initial schema: users, tasks, images, credit ledger
 
-Revision ID: 379576d6f536
+Revision ID: fa8c7f2b670c
 Revises: 
-Create Date: 2026-11-24 05:09:28.046240
+Create Date: 2026-11-24 05:17:42.319008
 
 """
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '379576d6f536'
+revision = 'fa8c7f2b670c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -64,6 +64,7 @@ def upgrade():
     sa.Column('progress_step', sa.Integer(), nullable=False),
     sa.Column('progress_total', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),

@@ -1,0 +1,46 @@
+"""ZIP archives of images, streamed as they are written (never built in memory)."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+
+class _Chunks:
+    """A write-only, unseekable sink that hands written bytes to a generator."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.offset = 0
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        self.offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.offset
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        return data
+
+
+def stream_zip(files: Iterable[tuple[str, Path]], chunk_size: int = 1 << 16) -> Iterator[bytes]:
+    """Yield a ZIP of ``(name in archive, file on disk)`` pairs, piece by piece."""
+    sink = _Chunks()
+    # PNGs are already compressed: store them, which is fast and loses nothing.
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        for name, path in files:
+            with path.open("rb") as source, archive.open(name, mode="w", force_zip64=True) as out:
+                while block := source.read(chunk_size):
+                    out.write(block)
+                    if sink.offset and len(sink.parts) > 8:
+                        yield sink.drain()
+            yield sink.drain()
+    yield sink.drain()

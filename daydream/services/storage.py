@@ -1,0 +1,89 @@
+"""Where images live on disk: ``<media>/<user uuid>/<task uuid>/``."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image as PILImage
+
+from daydream.models import Image, Task
+
+THUMB_SIZE = 384
+
+
+def media_root() -> Path:
+    """The media folder of this instance."""
+    return Path(current_app.config["MEDIA_PATH"])
+
+
+def task_folder(task: Task) -> Path:
+    """The folder holding one task's files (relative paths are stored in the rows)."""
+    return media_root() / task.user.uuid / task.uuid
+
+
+def absolute(relative: str) -> Path:
+    """Turn a stored relative path into a file path inside the media folder."""
+    root = media_root().resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents:
+        raise ValueError("path escapes the media folder")
+    return path
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".part")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)  # readers never see half a file
+
+
+def save_init_image(task: Task, init) -> str:
+    """Store a task's (already re-encoded) init image; returns its relative path."""
+    path = task_folder(task) / "init.png"
+    _write(path, init.png)
+    return str(path.relative_to(media_root()))
+
+
+def load_init_image(task: Task) -> PILImage.Image | None:
+    """The task's init image, if it has one."""
+    if not task.init_image:
+        return None
+    with PILImage.open(absolute(task.init_image)) as image:
+        return image.convert("RGB")
+
+
+def thumbnail(image: PILImage.Image) -> bytes:
+    """A small WebP for the timeline."""
+    small = image.copy()
+    small.thumbnail((THUMB_SIZE, THUMB_SIZE))
+    buffer = io.BytesIO()
+    small.save(buffer, "WEBP", quality=80)
+    return buffer.getvalue()
+
+
+def save_image(task: Task, index: int, png: bytes, image: PILImage.Image, seed: int,
+               nsfw: bool = False) -> Image:
+    """Write one PNG and its thumbnail; return the (unsaved) image row."""
+    folder = task_folder(task)
+    png_path = folder / f"{index:02d}-{seed}.png"
+    thumb_path = folder / f"{index:02d}-{seed}.thumb.webp"
+    _write(png_path, png)
+    _write(thumb_path, thumbnail(image))
+    root = media_root()
+    return Image(task_id=task.id, index=index, path=str(png_path.relative_to(root)),
+                 thumb_path=str(thumb_path.relative_to(root)), seed=seed,
+                 width=image.width, height=image.height, nsfw=nsfw)
+
+
+def delete_task_files(task: Task) -> None:
+    """Remove a task's folder (after the task row is gone or failed)."""
+    shutil.rmtree(task_folder(task), ignore_errors=True)
+
+
+def delete_user_files(user_uuid: str) -> None:
+    """Remove everything a user generated."""
+    shutil.rmtree(media_root() / user_uuid, ignore_errors=True)

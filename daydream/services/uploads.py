@@ -1,0 +1,58 @@
+"""Init images uploaded by people: checked by content, bounded, re-encoded."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+
+ALLOWED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP"}
+
+
+class UploadError(ValueError):
+    """The upload is not an image we accept; the message says why."""
+
+
+@dataclass
+class InitImage:
+    """A decoded, re-encoded upload ready for img2img."""
+
+    png: bytes
+    width: int
+    height: int
+
+
+def read_init_image(data: bytes, max_pixels: int) -> InitImage:
+    """Decode an upload by its content (not its name), guard against bombs, re-encode as PNG."""
+    if not data:
+        raise UploadError("The uploaded file is empty.")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it; treat the warning as refusal.
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as probe:
+                kind = probe.format
+                if kind not in ALLOWED_FORMATS:
+                    raise UploadError(
+                        f"{kind or 'This'} images are not accepted; "
+                        "upload a PNG, JPEG, WebP, GIF or BMP.")
+                width, height = probe.size
+                if width * height > max_pixels:
+                    raise UploadError(
+                        f"The image is {width}x{height} pixels; at most {max_pixels} pixels "
+                        "are accepted.")
+                probe.seek(0)
+                image = probe.convert("RGB")
+    except UploadError:
+        raise
+    except (UnidentifiedImageError, PILImage.DecompressionBombError,
+            PILImage.DecompressionBombWarning) as error:
+        raise UploadError("The file is not an image we can read.") from error
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise UploadError("The image is damaged or truncated.") from error
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return InitImage(buffer.getvalue(), image.width, image.height)

@@ -1,0 +1,7 @@
+"""The studio: ask for images, watch them form, find them in the session timeline."""
+
+from flask import Blueprint
+
+bp = Blueprint("studio", __name__, template_folder="templates")
+
+from daydream.studio import routes, sockets  # noqa: E402,F401  (registers views and events)

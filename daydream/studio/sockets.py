@@ -1,0 +1,31 @@
+"""Socket.IO: logged-in pages join their user's room and get the current state."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, emit, join_room
+
+from daydream.extensions import socketio
+from daydream.runtime import get_runtime
+from daydream.services import events, tasks
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    """Refuse anonymous sockets; join the user's room; send the state from the database."""
+    if not current_user.is_authenticated:
+        raise ConnectionRefusedError("Log in to receive progress.")
+    join_room(events.user_room(current_user.id))
+    get_runtime(current_app._get_current_object()).presence.connected(current_user.id)
+    where = tasks.positions()
+    emit("state", {"tasks": [tasks.task_status(t, where)
+                             for t in tasks.session_tasks(current_user)
+                             if not t.is_finished]})
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason=None):
+    """Note that one of the user's pages went away."""
+    if current_user.is_authenticated:
+        get_runtime(current_app._get_current_object()).presence.disconnected(current_user.id)
