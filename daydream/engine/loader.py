@@ -10,6 +10,7 @@ import contextlib
 import inspect
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,26 +76,57 @@ def quiet_progress() -> Iterator[None]:
 
 def read_checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Return ``{key: shape}`` of a checkpoint without loading all of it (safetensors)."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors import safe_open
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
 
+        try:
             with safe_open(str(path), framework="pt") as handle:
                 return {k: tuple(handle.get_slice(k).get_shape()) for k in handle.keys()}
-        import torch
-
-        # weights_only refuses pickled code: a .ckpt is untrusted input.
-        data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as exc:  # safetensors, pickle and zip errors have no common base
-        raise ModelLoadError(
-            f"{path.name} is not a readable {path.suffix} checkpoint (corrupt, truncated or "
-            f"unsafe to unpickle): {type(exc).__name__}: {exc}"
-        ) from exc
+        except Exception as exc:  # SafetensorError, OSError: the file is damaged
+            raise ModelLoadError(
+                f"{path.name} is not a readable .safetensors checkpoint (corrupt or "
+                f"truncated): {exc}"
+            ) from exc
+    data = _torch_load(path)
     while isinstance(data, Mapping) and "state_dict" in data:
         data = data["state_dict"]
     if not isinstance(data, Mapping):
         raise ModelLoadError(f"{path.name} does not contain a state dict")
     return {k: tuple(getattr(v, "shape", ())) for k, v in data.items()}
+
+
+def _torch_load(path: Path) -> Any:
+    """torch.load a .ckpt safely (tensors only), mapping every failure to ModelLoadError."""
+    import pickle
+
+    import torch
+
+    try:
+        try:
+            # mmap avoids reading gigabytes just to look at key names and shapes.
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):
+                raise
+            # Legacy (pre-zip) files and garbage cannot be mmapped; read them plainly.
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc):  # a class or function, not just tensors
+            raise ModelLoadError(
+                f"{path.name} contains pickled Python objects besides tensors, which are "
+                f"unsafe to unpickle; convert it to .safetensors with a tool you trust"
+            ) from exc
+        # torch's message suggests weights_only=False, which we never do; keep its reason.
+        reason = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
+        raise ModelLoadError(
+            f"{path.name} is not a readable .ckpt checkpoint (corrupt or truncated): "
+            f"{reason.group(1).strip() if reason else exc}"
+        ) from exc
+    except Exception as exc:  # zip, EOF and OS errors have no common base
+        raise ModelLoadError(
+            f"{path.name} is not a readable .ckpt checkpoint (corrupt or truncated): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def detect_architecture(shapes: Mapping[str, tuple[int, ...]]) -> str:
@@ -247,10 +279,12 @@ def _load(model: Any, cache_dir: Path, dtype: Any, config: str | None) -> Loaded
         raise ModelLoadError(f"model path {text!r} does not exist (no such file or folder)")
     folder = _cached_hub_folder(text)
     if folder is None:
+        from huggingface_hub import constants
+
         raise ModelLoadError(
             f"model {text!r} is neither a file or folder nor a diffusers model in the local "
-            f"Hugging Face cache (HF_HOME={os.environ.get('HF_HOME', '~/.cache/huggingface')}); "
-            f"Daydream never downloads models: fetch it first with `hf download {text}`"
+            f"Hugging Face cache ({constants.HF_HUB_CACHE}); Daydream never downloads "
+            f"models: fetch it first with `hf download {text}`"
         )
     pipe, arch = _folder_pipeline(folder, dtype)
     return LoadedModel(pipe, text, False, "hub-cache", arch)
