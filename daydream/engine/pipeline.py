@@ -261,9 +261,7 @@ class Engine:
                     jpeg = None
                     if self._factors is not None and preview_every and step % preview_every == 0:
                         latents = x0[0] if x0[0] is not None else tensors["latents"]
-                        jpeg = latents_to_jpeg(
-                            latents, self._factors, size, max_side=preview_max_side
-                        )
+                        jpeg = latents_to_jpeg(latents, self._factors, max_side=preview_max_side)
                     eta = elapsed / step * (total - step)
                     on_step(StepProgress(step, total, elapsed, eta, jpeg))
                 return tensors

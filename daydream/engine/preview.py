@@ -1,4 +1,4 @@
-"""Cheap step previews: a linear latent -> RGB projection, resized, as small JPEG bytes.
+"""Cheap step previews: a linear latent -> RGB projection, as small JPEG bytes.
 
 A VAE decode costs as much as several denoising steps; this costs well under a millisecond
 at SD sizes, so previews can run on every step.
@@ -40,21 +40,21 @@ def factors_for(pipe: Any) -> torch.Tensor | None:
 def latents_to_jpeg(
     latents: torch.Tensor,
     factors: torch.Tensor,
-    size: tuple[int, int],
     *,
     max_side: int = 256,
-    quality: int = 70,
+    quality: int = 80,
 ) -> bytes:
-    """Project the first latent of a batch to RGB and encode a JPEG of at most ``max_side``."""
+    """JPEG of the first latent of a batch, projected to RGB at latent resolution (1/8).
+
+    Like A1111's "Approx cheap" and ComfyUI's latent2rgb previews: the browser scales it up.
+    Latents larger than ``max_side`` (images over 2048 px) are scaled down.
+    """
     latent = latents[0].detach().to(device="cpu", dtype=torch.float32)  # (4, h, w)
     rgb = torch.einsum("chw,cr->hwr", latent, factors)  # roughly in [-1, 1]
     pixels = ((rgb + 1.0) * 127.5).clamp(0, 255).to(torch.uint8).numpy()
     image = Image.fromarray(pixels)
-    width, height = size
-    scale = min(1.0, max_side / max(width, height))
-    target = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if image.size != target:
-        image = image.resize(target, Image.Resampling.BILINEAR)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
