@@ -83,6 +83,10 @@ def _init_extensions(app: Flask) -> None:
     )
 
     from daydream.services.users import find_by_sessionid
+    from daydream.studio import sockets
+
+    # Registered per app: every init_app builds a new Socket.IO server.
+    sockets.register(socketio)
 
     login_manager.user_loader(find_by_sessionid)
 

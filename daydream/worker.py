@@ -38,6 +38,13 @@ def load_engine(app: Flask) -> Any:
                        profile=app.config.get("MODEL_PROFILE", "default"))
 
 
+def warm_up(engine: Any) -> None:
+    """Run one tiny generation: the first call is several times slower than the rest, and
+    neither the first user nor the learned time estimate should pay for it."""
+    engine.generate(GenerationParams(prompt="warm-up", width=64, height=64, steps=2,
+                                     seed=0, scheduler="Euler"), preview_every=None)
+
+
 def params_of(task: Task) -> GenerationParams:
     """The engine parameters stored on a task row."""
     return GenerationParams(
@@ -90,6 +97,7 @@ class Worker:
         try:
             if self.engine is None:
                 self.engine = load_engine(self.app)
+                warm_up(self.engine)
         except Exception as error:  # reported to whoever waits on ``ready``
             self.load_error = error
             self.ready.set()

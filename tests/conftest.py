@@ -164,3 +164,32 @@ def png_bytes():
         return buffer
 
     return make
+
+
+def fetch(client: FlaskClient, url: str, **kwargs):
+    """GET a (file) response, read it and close it (send_file keeps the file open)."""
+    response = client.get(url, **kwargs)
+    response.get_data()
+    response.close()
+    return response
+
+
+@pytest.fixture
+def make_task(app):
+    """Factory: a task row for ``user`` with sensible small defaults (no queue, no charge)."""
+
+    def factory(user: User, **fields):
+        from daydream.models import Task
+
+        values = {"prompt": "a test", "width": 64, "height": 64, "steps": 2, "guidance": 7.0,
+                  "scheduler": "Euler", "seed": 42, "cost": 1, "sessionid": user.sessionid}
+        values.update(fields)
+        with app.app_context():
+            task = Task(user_id=user.id, **values)
+            _db.session.add(task)
+            _db.session.commit()
+            _db.session.refresh(task)
+            _db.session.expunge(task)
+            return task
+
+    return factory

@@ -26,7 +26,11 @@ def work_units(width: int, height: int, steps: int, samples: int) -> float:
 
 
 def learned_rate() -> tuple[float, float]:
-    """(seconds per megapixel-step, seconds overhead per task) from recent finished tasks."""
+    """(seconds per megapixel-step, seconds overhead per task) from recent finished tasks.
+
+    A least-squares line through (work, seconds) once the history spans different sizes;
+    before that the configured overhead and a median rate; before any history, defaults.
+    """
     cfg = current_app.config
     rows = db.session.execute(
         select(Task.width, Task.height, Task.steps, Task.samples, Task.strength, Task.mode,
@@ -36,16 +40,32 @@ def learned_rate() -> tuple[float, float]:
         .order_by(Task.finished_at.desc())
         .limit(HISTORY)
     ).all()
-    rates = []
+    points = []
     for row in rows:
-        units = work_units(row.width, row.height,
-                           steps_that_run(row.steps, row.strength, row.mode == "img2img"),
-                           row.samples)
+        steps = steps_that_run(row.steps, row.strength, row.mode == "img2img")
+        units = work_units(row.width, row.height, steps, row.samples)
         seconds = (row.finished_at - row.started_at).total_seconds()
         if units > 0 and seconds > 0:
-            rates.append(max(seconds - cfg["ESTIMATE_TASK_OVERHEAD"], 0.01) / units)
-    rate = statistics.median(rates) if rates else cfg["ESTIMATE_SECONDS_PER_MPX_STEP"]
-    return rate, cfg["ESTIMATE_TASK_OVERHEAD"]
+            points.append((units, seconds))
+    overhead = cfg["ESTIMATE_TASK_OVERHEAD"]
+    if not points:
+        return cfg["ESTIMATE_SECONDS_PER_MPX_STEP"], overhead
+    fitted = _fit_line(points)
+    if fitted is not None:
+        return fitted
+    rates = [max(seconds - overhead, 0.01) / units for units, seconds in points]
+    return statistics.median(rates), overhead
+
+
+def _fit_line(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Slope and intercept of seconds over work, when the data can support a line."""
+    if len(points) < 3 or len({round(units, 6) for units, _ in points}) < 2:
+        return None
+    slope, intercept = statistics.linear_regression(
+        [units for units, _ in points], [seconds for _, seconds in points])
+    if slope <= 0:
+        return None
+    return slope, max(intercept, 0.0)
 
 
 def estimate_seconds(width: int, height: int, steps: int, samples: int,

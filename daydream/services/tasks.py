@@ -116,7 +116,10 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     except QueueFull as error:
         lifecycle.mark_failed(task, "The queue filled up before this task could join it.")
         raise SubmissionRefused("queue_full", str(error), 503, retry_after=30) from error
-    events.publish(user.id, "task.queued", task_status(task))
+    db.session.refresh(task)
+    # The worker may already have started it (and said so); never announce it as waiting then.
+    if task.state == TaskState.QUEUED.value:
+        events.publish(user.id, "task.queued", task_status(task))
     return task
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image as PILImage
@@ -30,26 +29,28 @@ def read_init_image(data: bytes, max_pixels: int) -> InitImage:
     if not data:
         raise UploadError("The uploaded file is empty.")
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns between its limit and twice it; treat the warning as refusal.
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            with PILImage.open(io.BytesIO(data)) as probe:
-                kind = probe.format
-                if kind not in ALLOWED_FORMATS:
-                    raise UploadError(
-                        f"{kind or 'This'} images are not accepted; "
-                        "upload a PNG, JPEG, WebP, GIF or BMP.")
-                width, height = probe.size
-                if width * height > max_pixels:
-                    raise UploadError(
-                        f"The image is {width}x{height} pixels; at most {max_pixels} pixels "
-                        "are accepted.")
-                probe.seek(0)
-                image = probe.convert("RGB")
+        # Pillow errors above 2x its own limit and only warns below that; our limit is far
+        # lower and checked from the header, before any pixel is decoded.
+        with PILImage.open(io.BytesIO(data)) as probe:
+            kind = probe.format
+            if kind not in ALLOWED_FORMATS:
+                raise UploadError(
+                    f"{kind or 'This'} images are not accepted; "
+                    "upload a PNG, JPEG, WebP, GIF or BMP.")
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise UploadError(
+                    f"The image is {width}x{height} pixels; at most {max_pixels} pixels "
+                    "are accepted.")
+            probe.seek(0)
+            image = probe.convert("RGB")
     except UploadError:
         raise
-    except (UnidentifiedImageError, PILImage.DecompressionBombError,
-            PILImage.DecompressionBombWarning) as error:
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as error:
+        raise UploadError(
+            f"The image claims an enormous size; at most {max_pixels} pixels are accepted."
+        ) from error
+    except UnidentifiedImageError as error:
         raise UploadError("The file is not an image we can read.") from error
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         raise UploadError("The image is damaged or truncated.") from error

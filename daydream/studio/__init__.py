@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("studio", __name__, template_folder="templates")
 
-from daydream.studio import routes, sockets  # noqa: E402,F401  (registers views and events)
+from daydream.studio import routes  # noqa: E402,F401  (registers the views)

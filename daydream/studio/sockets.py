@@ -6,12 +6,10 @@ from flask import current_app
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from daydream.extensions import socketio
 from daydream.runtime import get_runtime
 from daydream.services import events, tasks
 
 
-@socketio.on("connect")
 def on_connect(auth=None):
     """Refuse anonymous sockets; join the user's room; send the state from the database."""
     if not current_user.is_authenticated:
@@ -24,8 +22,13 @@ def on_connect(auth=None):
                              if not t.is_finished]})
 
 
-@socketio.on("disconnect")
 def on_disconnect(reason=None):
     """Note that one of the user's pages went away."""
     if current_user.is_authenticated:
         get_runtime(current_app._get_current_object()).presence.disconnected(current_user.id)
+
+
+def register(socketio) -> None:
+    """Attach the handlers to the app's Socket.IO server (each app has its own server)."""
+    socketio.on_event("connect", on_connect)
+    socketio.on_event("disconnect", on_disconnect)

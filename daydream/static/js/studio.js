@@ -107,7 +107,7 @@
     const cost = Math.max(1, Math.ceil(width * height * steps * samples / pricing.credit_pixel_steps));
     const runSeconds = pricing.overhead + pricing.rate * width * height * steps * samples / 1e6;
     const wait = pricing.queue_seconds > 0.5 ? `, after ${seconds(pricing.queue_seconds)} in the queue` : "";
-    estimate.textContent = `${cost} credits · ${seconds(runSeconds)} to run${wait}`;
+    estimate.textContent = `${cost} credit${cost === 1 ? "" : "s"} · ${seconds(runSeconds)} to run${wait}`;
   }
   updateEstimate();
 
@@ -226,14 +226,20 @@
       progressArea.append(item);
       active.set(task.id, item);
     }
+    // Events come from two threads; a late "queued" must not undo "running".
+    if (task.state === "queued" && item.dataset.state === "running") return;
+    item.dataset.state = task.state;
     if (task.state === "queued") {
       const where = task.position ? `position ${task.position}` : "waiting";
       $(".detail", item).textContent = `Queued — ${where}${task.eta != null ? `, done in ${seconds(task.eta)}` : ""}`;
-    } else if (task.state === "running" && task.progress) {
+    } else if (task.state === "running" && task.progress && task.progress.total) {
       setProgress(item, task.progress.step, task.progress.total, task.eta);
+    } else if (task.state === "running") {
+      $(".detail", item).textContent = "Starting…";
     }
   }
   function setProgress(item, step, total, eta) {
+    item.dataset.state = "running";
     const percent = total ? Math.round(100 * step / total) : 0;
     $(".bar", item).style.width = `${percent}%`;
     item.querySelector("[role=progressbar]").setAttribute("aria-valuenow", String(percent));
