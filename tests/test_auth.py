@@ -95,9 +95,9 @@ def test_login_rotates_session_id(app, client, auth, user):
     ("target", "expected"),
     [
         ("/account/?tab=settings", "/account/?tab=settings"),
-        ("https://evil.example/", "/"),
-        ("//evil.example/", "/"),
-        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/studio/"),
+        ("//evil.example/", "/studio/"),
+        ("/\\evil.example", "/studio/"),
     ],
 )
 def test_login_next_redirect_is_checked(client, auth, user, target, expected):

@@ -41,7 +41,7 @@ def register():
             users.start_session(user)
             login_user(user)
             flash(f"Welcome to Daydream! You have {user.tokens} credits to start.", "success")
-            return redirect(url_for("pages.landing"))
+            return redirect(url_for("studio.index"))
     status = 400 if form.errors else 200
     return render_template("auth/register.html", form=form), status
 
@@ -50,7 +50,7 @@ def register():
 def login():
     """Log in with email and password; one generic message for every failure."""
     if current_user.is_authenticated:
-        return redirect(url_for("pages.landing"))
+        return redirect(url_for("studio.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -61,7 +61,7 @@ def login():
         else:
             users.start_session(user)
             login_user(user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next")) or url_for("pages.landing"))
+            return redirect(safe_next(request.args.get("next")) or url_for("studio.index"))
     elif form.errors:
         status = 400
     return render_template("auth/login.html", form=form), status
