@@ -54,7 +54,7 @@ def main() -> None:
         # The bare baseline: a plain diffusers pipeline over the very same modules.
         from diffusers import StableDiffusionPipeline
 
-        bare = StableDiffusionPipeline(**engine._txt2img.components)
+        bare = StableDiffusionPipeline(**engine._txt2img.components, requires_safety_checker=False)
         bare.set_progress_bar_config(disable=True)
         bare.scheduler = make_scheduler(args.scheduler, dict(engine._txt2img.scheduler.config))
 

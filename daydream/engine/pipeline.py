@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import secrets
 import threading
 import time
@@ -24,7 +23,7 @@ from daydream.engine.errors import (
 from daydream.engine.loader import LoadedModel, check_supported, load_model
 from daydream.engine.metadata import png_bytes_with_metadata
 from daydream.engine.params import ENGINE_LIMITS, MAX_SEED, GenerationParams, validate_params
-from daydream.engine.preview import factors_for, latents_to_jpeg
+from daydream.engine.preview import capture_x0, factors_for, latents_to_jpeg
 from daydream.engine.schedulers import make_scheduler
 
 __all__ = [
@@ -97,30 +96,6 @@ def _stop_check(should_stop: Any) -> Callable[[], bool]:
     if hasattr(should_stop, "is_set"):
         return should_stop.is_set
     return should_stop
-
-
-def _capture_x0(scheduler: Any, box: list[Any]) -> None:
-    """Wrap ``scheduler.step`` to keep the clean-image estimate of the latest step in box[0]."""
-    original = scheduler.step
-    # DPM-Solver++ and UniPC keep their x0 predictions in model_outputs instead of returning
-    # them; elsewhere (PNDM) there is none and previews fall back to the noisy latents.
-    keeps_x0 = getattr(scheduler.config, "algorithm_type", "").endswith("dpmsolver++") or (
-        getattr(scheduler.config, "predict_x0", False)
-    )
-
-    # wraps() keeps step's signature visible: pipelines inspect it to decide whether to pass
-    # ``generator``; without it ancestral samplers silently fall back to the global RNG.
-    @functools.wraps(original)
-    def step(*args: Any, **kwargs: Any) -> Any:
-        out = original(*args, **kwargs)
-        x0 = out[1] if isinstance(out, tuple) and len(out) > 1 else None
-        x0 = getattr(out, "pred_original_sample", x0)
-        if x0 is None and keeps_x0 and getattr(scheduler, "model_outputs", None):
-            x0 = scheduler.model_outputs[-1]
-        box[0] = x0
-        return out
-
-    scheduler.step = step
 
 
 class Engine:
@@ -248,7 +223,7 @@ class Engine:
             pipe.scheduler = make_scheduler(params.scheduler, self._scheduler_config)
             x0: list[Any] = [None]
             if preview_denoised and on_step and preview_every:
-                _capture_x0(pipe.scheduler, x0)
+                capture_x0(pipe.scheduler, x0)
             size = (params.width, params.height)
             start = time.perf_counter()
 

@@ -6,6 +6,7 @@ at SD sizes, so previews can run on every step.
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any
 
@@ -58,3 +59,27 @@ def latents_to_jpeg(
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def capture_x0(scheduler: Any, box: list[Any]) -> None:
+    """Wrap ``scheduler.step`` to keep the clean-image estimate of the latest step in box[0]."""
+    original = scheduler.step
+    # DPM-Solver++ and UniPC keep their x0 predictions in model_outputs instead of returning
+    # them; elsewhere (PNDM) there is none and previews fall back to the noisy latents.
+    keeps_x0 = getattr(scheduler.config, "algorithm_type", "").endswith("dpmsolver++") or (
+        getattr(scheduler.config, "predict_x0", False)
+    )
+
+    # wraps() keeps step's signature visible: pipelines inspect it to decide whether to pass
+    # ``generator``; without it ancestral samplers silently fall back to the global RNG.
+    @functools.wraps(original)
+    def step(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        x0 = out[1] if isinstance(out, tuple) and len(out) > 1 else None
+        x0 = getattr(out, "pred_original_sample", x0)
+        if x0 is None and keeps_x0 and getattr(scheduler, "model_outputs", None):
+            x0 = scheduler.model_outputs[-1]
+        box[0] = x0
+        return out
+
+    scheduler.step = step
