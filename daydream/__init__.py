@@ -94,9 +94,12 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from daydream.account import bp as account_bp
     from daydream.admin import bp as admin_bp
+    from daydream.api import bp as api_bp
     from daydream.auth import bp as auth_bp
+    from daydream.extensions import csrf
     from daydream.media import bp as media_bp
     from daydream.pages import bp as pages_bp
+    from daydream.sdapi import bp as sdapi_bp
     from daydream.studio import bp as studio_bp
 
     app.register_blueprint(pages_bp)
@@ -105,3 +108,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(studio_bp, url_prefix="/studio")
     app.register_blueprint(media_bp)
+    # The APIs authenticate with keys, never cookies, so CSRF does not apply to them.
+    csrf.exempt(api_bp)
+    csrf.exempt(sdapi_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(sdapi_bp, url_prefix="/sdapi/v1")

@@ -151,11 +151,71 @@ def users_grant(email: str, amount: int, note: str) -> None:
     click.echo(f"{user.email} now has {user.tokens} credits.")
 
 
+@click.group("keys")
+def keys_group() -> None:
+    """Manage API keys."""
+
+
+def _user_or_fail(email: str):
+    from daydream.services import users
+
+    user = users.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with email {email!r}.")
+    return user
+
+
+@keys_group.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="What the key is for, e.g. the script's name.")
+@with_appcontext
+def keys_create(email: str, name: str) -> None:
+    """Create an API key for an account and print it (it is shown only once)."""
+    from daydream.services import apikeys
+
+    try:
+        _key, token = apikeys.create_key(_user_or_fail(email), name)
+    except apikeys.ApiKeyError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(token)
+
+
+@keys_group.command("list")
+@click.argument("email")
+@with_appcontext
+def keys_list(email: str) -> None:
+    """List an account's keys: id, prefix, name, created, last used."""
+    from daydream.services import apikeys
+
+    rows = apikeys.list_keys(_user_or_fail(email))
+    if not rows:
+        click.echo(f"No keys. Create one with: daydream keys create {email} --name NAME")
+        return
+    for key in rows:
+        used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never"
+        click.echo(f"{key.id:>4}  {key.prefix}…  {key.name:<30} "
+                   f"created {key.created_at:%Y-%m-%d %H:%M}  last used {used}")
+
+
+@keys_group.command("revoke")
+@click.argument("email")
+@click.argument("key_id", type=int)
+@with_appcontext
+def keys_revoke(email: str, key_id: int) -> None:
+    """Revoke one of an account's keys (its id from ``keys list``)."""
+    from daydream.services import apikeys
+
+    if not apikeys.revoke(_user_or_fail(email), key_id):
+        raise click.ClickException(f"{email} has no key with id {key_id}.")
+    click.echo(f"Revoked key {key_id}.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach Daydream's commands to the app's CLI."""
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(users_group)
+    app.cli.add_command(keys_group)
 
 
 def main() -> None:

@@ -80,6 +80,11 @@ class Config:
     ESTIMATE_SECONDS_PER_MPX_STEP = 0.8
     ESTIMATE_TASK_OVERHEAD = 0.5
     ABANDON_AFTER_SECONDS = 300
+    # HTTP API: requests per minute per key (a token bucket holding API_RATE_BURST), and how
+    # long an A1111-style /sdapi call waits for its task before giving up (and refunding).
+    API_RATE_LIMIT = 240
+    API_RATE_BURST = 60
+    SDAPI_WAIT_TIMEOUT = 600
 
     @classmethod
     def from_env(cls) -> dict:
@@ -97,6 +102,7 @@ class Config:
             "STARTING_CREDITS", "MAX_PIXELS", "MAX_SIDE", "MAX_STEPS", "MAX_SAMPLES",
             "MAX_PROMPT_CHARS", "QUEUE_MAX", "QUEUE_MAX_PER_USER", "MAX_CONTENT_LENGTH",
             "PREVIEW_EVERY", "ABANDON_AFTER_SECONDS", "CREDIT_PIXEL_STEPS",
+            "API_RATE_LIMIT", "API_RATE_BURST", "SDAPI_WAIT_TIMEOUT",
         ):
             settings[name] = _env_int(name, settings[name])
         settings["SIGNUPS_OPEN"] = _env_bool("SIGNUPS_OPEN", settings["SIGNUPS_OPEN"])

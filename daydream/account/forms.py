@@ -57,3 +57,12 @@ class PasswordForm(FlaskForm):
         validators=[DataRequired("Repeat the new password."),
                     EqualTo("new_password", "The passwords do not match.")],
     )
+
+
+class ApiKeyForm(FlaskForm):
+    """A name for a new API key."""
+
+    name = StringField(
+        "Key name",
+        validators=[DataRequired("Give the key a name."), Length(max=64)],
+    )

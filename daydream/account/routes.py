@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
 from daydream.account import bp
-from daydream.account.forms import EmailForm, PasswordForm, ProfileForm
-from daydream.services import credits, users
+from daydream.account.forms import ApiKeyForm, EmailForm, PasswordForm, ProfileForm
+from daydream.services import apikeys, credits, users
 
 
 @bp.before_request
@@ -20,15 +20,18 @@ def _render(tab: str, status: int = 200, **forms):
     forms.setdefault("profile_form", ProfileForm(obj=current_user, prefix="profile"))
     forms.setdefault("email_form", EmailForm(prefix="email"))
     forms.setdefault("password_form", PasswordForm(prefix="password"))
+    forms.setdefault("key_form", ApiKeyForm(prefix="key"))
     ledger = credits.history(current_user.id, limit=20)
-    return render_template("account/index.html", tab=tab, ledger=ledger, **forms), status
+    api_keys = apikeys.list_keys(current_user) if tab == "keys" else []
+    return render_template("account/index.html", tab=tab, ledger=ledger, api_keys=api_keys,
+                           **forms), status
 
 
 @bp.get("/")
 def index():
     """Show the account overview (or the settings tab with ``?tab=settings``)."""
     tab = request.args.get("tab", "overview")
-    if tab not in {"overview", "settings", "credits"}:
+    if tab not in {"overview", "settings", "credits", "keys"}:
         tab = "overview"
     return _render(tab)
 
