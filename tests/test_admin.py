@@ -72,3 +72,22 @@ def test_staff_cannot_disable_self(app, client, as_staff):
 
 def test_unknown_user_is_404(client, as_staff):
     assert client.post("/admin/users/9999/toggle").status_code == 404
+
+
+def test_queue_is_shown_and_staff_can_cancel(app, client, auth, user, staff):
+    from tests.conftest import SMALL
+
+    auth.login(user.email)
+    task_id = client.post("/studio/tasks", data={**SMALL, "prompt": "waiting patiently"}
+                          ).json["task"]["id"]
+    auth.logout()
+    auth.login(staff.email)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "waiting patiently" in page and user.email in page
+    assert client.post(f"/admin/tasks/{task_id}/cancel").status_code == 303
+    assert "The queue is empty." in client.get("/admin/").get_data(as_text=True)
+    auth.logout()
+    auth.login(user.email)
+    assert client.get(f"/studio/tasks/{task_id}").json["state"] == "cancelled"
+    with app.app_context():
+        assert db.session.get(User, user.id).tokens == app.config["STARTING_CREDITS"]

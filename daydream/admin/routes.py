@@ -36,6 +36,7 @@ def index():
     listing = admin_service.list_users(query, max(page, 1))
     return render_template(
         "admin/index.html", listing=listing, query=query, stats=admin_service.stats(),
+        queue=admin_service.queue_overview(),
         credits_form=CreditsForm(), confirm_form=ConfirmForm(),
     )
 
@@ -85,4 +86,23 @@ def delete(user_id: int):
         flash(str(error), "error")
     else:
         flash(f"Deleted {email}.", "success")
+    return redirect(url_for("admin.index")), 303
+
+
+@bp.post("/tasks/<task_uuid>/cancel")
+def cancel_task(task_uuid: str):
+    """Cancel anyone's queued or running task (refunded like the owner's own cancel)."""
+    from daydream.services import tasks
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    task = tasks.find_for(current_user, task_uuid)
+    if task is None:
+        abort(404, "No such task.")
+    try:
+        tasks.cancel(task)
+    except tasks.NotCancellable as error:
+        flash(str(error), "error")
+    else:
+        flash(f"Task {task.uuid} of {task.user.email} is being cancelled.", "success")
     return redirect(url_for("admin.index")), 303

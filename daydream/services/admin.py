@@ -65,6 +65,21 @@ def stats() -> dict[str, int]:
     return {"users": count, "queued": queued, "running": running, "done": done}
 
 
+def queue_overview() -> list[dict]:
+    """Running tasks, then waiting ones in the order they will run, with owner and ETA."""
+    from daydream.services.tasks import positions
+
+    where = positions()
+    running = db.session.scalars(
+        select(Task).where(Task.state == TaskState.RUNNING.value).order_by(Task.started_at))
+    waiting = db.session.scalars(
+        select(Task).where(Task.id.in_(list(where)))) if where else []
+    rows = [{"task": t, "position": None, "eta": None} for t in running]
+    rows += sorted(({"task": t, "position": where[t.id][0], "eta": where[t.id][1]}
+                    for t in waiting), key=lambda row: row["position"])
+    return rows
+
+
 def adjust_credits(user: User, amount: int, actor: User, note: str | None) -> None:
     """Grant (positive) or remove (negative) credits and commit."""
     if amount > 0:
