@@ -106,3 +106,19 @@ def cancel_task(task_uuid: str):
     else:
         flash(f"Task {task.uuid} of {task.user.email} is being cancelled.", "success")
     return redirect(url_for("admin.index")), 303
+
+
+@bp.post("/images/<image_uuid>/hide")
+def hide_image(image_uuid: str):
+    """Take an image out of the public gallery."""
+    from daydream.services import gallery
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    image = gallery.find_image(image_uuid)
+    if image is None:
+        abort(404, "No such image.")
+    gallery.set_shared(image, False)
+    flash("The image was removed from the gallery.", "success")
+    return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
+                    else url_for("pages.gallery")), 303

@@ -1,8 +1,9 @@
 """Views for the public pages."""
 
-from flask import render_template
+from flask import render_template, request
 
 from daydream.pages import bp
+from daydream.services import gallery as gallery_service
 
 
 @bp.get("/")
@@ -20,7 +21,8 @@ def docs():
 @bp.get("/gallery")
 def gallery():
     """Images people chose to share."""
-    return render_template("pages/gallery.html")
+    listing = gallery_service.public_images(request.args.get("page", 1, type=int) or 1)
+    return render_template("pages/gallery.html", listing=listing)
 
 
 @bp.get("/terms")

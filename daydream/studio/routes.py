@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from daydream.engine.errors import ParamError
 from daydream.engine.params import SCHEDULERS
 from daydream.errors import api_error
-from daydream.services import archives, estimates, storage, tasks
+from daydream.services import archives, estimates, gallery, storage, tasks
 from daydream.services.uploads import UploadError
 from daydream.studio import bp
 from daydream.studio.forms import generation_fields, init_image, task_or_404
@@ -98,3 +98,14 @@ def download_zip(task_uuid: str):
                         mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="daydream-{task.uuid}.zip"'
     return response
+
+
+@bp.post("/images/<image_uuid>/share")
+def share(image_uuid: str):
+    """Share one of your images to the public gallery (``shared=0`` takes it back)."""
+    image = gallery.find_image(image_uuid)
+    if image is None or image.task.user_id != current_user.id:
+        return api_error(404, "not_found", "No such image.")
+    shared = request.form.get("shared", "1") not in ("0", "false", "")
+    gallery.set_shared(image, shared)
+    return jsonify(tasks.image_view(image))

@@ -194,6 +194,7 @@
     const card = button.closest("[data-task]");
     if (button.dataset.action === "cancel") cancelTask(card.dataset.task);
     if (button.dataset.action === "reuse") reuse(JSON.parse(card.dataset.settings), false);
+    if (button.dataset.action === "share") share(button);
     if (button.dataset.action === "variant") {
       reuse(JSON.parse(card.dataset.settings), true);
       initFile.value = "";
@@ -201,6 +202,18 @@
       showInit(button.dataset.thumb);
     }
   });
+  async function share(button) {
+    const shared = button.dataset.shared !== "1";
+    const body = new FormData();
+    body.set("shared", shared ? "1" : "0");
+    const response = await fetch(`/studio/images/${button.dataset.image}/share`, {
+      method: "POST", body, headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+    });
+    if (!response.ok) { showError("Could not change sharing for that image."); return; }
+    button.dataset.shared = shared ? "1" : "0";
+    button.setAttribute("aria-pressed", String(shared));
+    button.textContent = shared ? "Shared" : "Share";
+  }
   function reuse(settings, variant) {
     for (const name of ["prompt", "negative_prompt", "width", "height", "steps", "cfg_scale", "samples", "scheduler"]) {
       if (settings[name] !== null && settings[name] !== undefined) form[name].value = settings[name];
