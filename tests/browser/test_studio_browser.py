@@ -1,6 +1,7 @@
 """The studio in a real browser: generate, watch, cancel, download (demo model, in-process worker)."""
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -36,7 +37,7 @@ def test_generate_watch_cancel_download(page, live_server, worker, user):
     page.fill("#prompt", "a paper fox in a misty forest")
     for name, value in (("width", 64), ("height", 64), ("steps", 30), ("samples", 2)):
         set_slider(page, name, value)
-    assert "credits" in page.inner_text("[data-testid=estimate]")
+    assert re.match(r"\d+ credits? · .+ to run", page.inner_text("[data-testid=estimate]"))
     page.evaluate(RECORD_PROGRESS)
     page.click("#run")
     page.wait_for_selector("[data-testid=thumbnail] >> nth=1", timeout=60_000)
