@@ -15,6 +15,7 @@ from daydream.config import (
     DevelopmentConfig,
     default_instance_path,
     load_secret_key,
+    read_instance_file,
 )
 
 
@@ -23,8 +24,9 @@ def load_app() -> Flask:
     from daydream import create_app
 
     production = os.environ.get("DAYDREAM_ENV", "development") == "production"
-    settings = (Config if production else DevelopmentConfig).from_env()
     instance = default_instance_path()
+    settings = (Config if production else DevelopmentConfig).from_env(
+        read_instance_file(instance))
     instance.mkdir(parents=True, exist_ok=True)
     if not settings.get("SECRET_KEY") and not production:
         settings["SECRET_KEY"] = load_secret_key(instance)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tomllib
 from pathlib import Path
 
 ENV_PREFIX = "DAYDREAM_"
@@ -87,9 +88,10 @@ class Config:
     SDAPI_WAIT_TIMEOUT = 600
 
     @classmethod
-    def from_env(cls) -> dict:
-        """Read ``DAYDREAM_*`` overrides into a plain settings dict."""
+    def from_env(cls, file_settings: dict | None = None) -> dict:
+        """Defaults, then the instance file's settings, then ``DAYDREAM_*`` overrides."""
         settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        settings.update(file_settings or {})
         settings["SECRET_KEY"] = _env("SECRET_KEY", settings["SECRET_KEY"])
         settings["SQLALCHEMY_DATABASE_URI"] = _env(
             "DATABASE_URL", settings["SQLALCHEMY_DATABASE_URI"]
@@ -126,6 +128,19 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     SERVER_NAME = None
+
+
+def read_instance_file(instance_path: Path) -> dict:
+    """Settings from ``<instance>/config.toml`` (upper- or lower-case keys), if it exists."""
+    path = instance_path / "config.toml"
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from error
+    aliases = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+    return {aliases.get(key.upper(), key.upper()): value for key, value in data.items()}
 
 
 def load_secret_key(instance_path: Path) -> str:

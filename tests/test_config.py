@@ -49,3 +49,23 @@ def test_secret_key_is_generated_once_and_private(tmp_path):
 
 def test_normalize_database_url_leaves_others():
     assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_instance_file_sits_between_defaults_and_environment(monkeypatch, tmp_path):
+    from daydream.config import read_instance_file
+
+    (tmp_path / "config.toml").write_text('queue_max = 12\nSTARTING_CREDITS = 7\n'
+                                          'database_url = "sqlite:////tmp/x.db"\n')
+    monkeypatch.setenv("DAYDREAM_STARTING_CREDITS", "9")
+    settings = Config.from_env(read_instance_file(tmp_path))
+    assert settings["QUEUE_MAX"] == 12
+    assert settings["STARTING_CREDITS"] == 9
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "sqlite:////tmp/x.db"
+
+
+def test_broken_instance_file_is_named(tmp_path):
+    from daydream.config import read_instance_file
+
+    (tmp_path / "config.toml").write_text("queue_max = = 3")
+    with pytest.raises(ConfigError, match="config.toml is not valid TOML"):
+        read_instance_file(tmp_path)
