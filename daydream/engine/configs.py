@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -56,12 +57,8 @@ def write_clip_tokenizer(folder: Path) -> None:
 def sd15_config_folder(cache_dir: Path) -> Path:
     """Return ``<cache_dir>/configs/sd15``, writing it first if missing or outdated."""
     target = Path(cache_dir) / "configs" / "sd15"
-    try:
-        marker = json.loads((target / _MARKER).read_text("utf-8"))
-        if marker.get("version") == _CONFIG_VERSION:
-            return target
-    except (OSError, ValueError):
-        pass
+    if _config_complete(target):
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".sd15-", dir=target.parent))
     staging.chmod(0o755)
@@ -70,12 +67,35 @@ def sd15_config_folder(cache_dir: Path) -> Path:
         _copy_tree(source, staging)
         write_clip_tokenizer(staging / "tokenizer")
         (staging / _MARKER).write_text(json.dumps({"version": _CONFIG_VERSION}), "utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)  # atomic: two workers starting at once both succeed
+        move_into_place(staging, target, _config_complete)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def move_into_place(staging: Path, target: Path, complete: Callable[[Path], bool]) -> None:
+    """Rename ``staging`` to ``target``: readers never see a half-written folder.
+
+    Two workers may build at once: whoever renames first wins, the other keeps the winner's.
+    """
+    if complete(target):
+        return
+    if target.exists():
+        shutil.rmtree(target)  # stale or incomplete (e.g. an older recipe)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if not complete(target):
+            raise
+
+
+def _config_complete(folder: Path) -> bool:
+    """True when ``folder`` holds a config folder written by this version."""
+    try:
+        marker = json.loads((folder / _MARKER).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return marker.get("version") == _CONFIG_VERSION
 
 
 def _copy_tree(source: resources.abc.Traversable, dest: Path) -> None:

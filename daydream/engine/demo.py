@@ -7,13 +7,12 @@ previews, PNGs) with no download and no GPU, and so tests exercise the real load
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from daydream.engine.configs import bytes_to_unicode
+from daydream.engine.configs import bytes_to_unicode, move_into_place
 
 DEMO_NAME = "daydream-demo"
 # Bump when the architecture or the build changes, so old folders are rebuilt.
@@ -94,9 +93,7 @@ def build_demo_model(target: Path, *, force: bool = False) -> Path:
     staging.chmod(0o755)  # mkdtemp makes it private; the model folder is not secret
     try:
         _build_into(staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)  # a concurrent reader sees no half-written model
+        move_into_place(staging, target, is_demo_folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

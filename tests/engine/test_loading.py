@@ -58,6 +58,19 @@ def test_demo_is_built_once_and_rebuilt_when_incomplete(tmp_path):
     assert (folder / "daydream-demo.json").is_file()
 
 
+def test_concurrent_builds_both_succeed(tmp_path, demo_folder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from daydream.engine.demo import build_demo_model
+
+    # Two workers starting at once: one rename wins, the other keeps the winner's folder.
+    with ThreadPoolExecutor(2) as pool:
+        folders = list(pool.map(lambda _: build_demo_model(tmp_path / "race"), range(2)))
+    assert folders == [tmp_path / "race"] * 2
+    assert tree_digest(tmp_path / "race") == tree_digest(demo_folder)
+    assert [p.name for p in tmp_path.iterdir()] == ["race"]  # no staging folders left
+
+
 def test_demo_engine_facts(engine):
     assert engine.model_name == "daydream-demo"
     assert engine.is_demo and engine.source == "demo"
