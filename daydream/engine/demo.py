@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ DEMO_NAME = "daydream-demo"
 DEMO_VERSION = 1
 _MARKER = "daydream-demo.json"
 _SEED = 0
+_BUILD_LOCK = threading.Lock()
 
 # Same shapes as diffusers' own SD test components, except the VAE: 4 blocks give the real
 # 8x latent scale factor, so sizes, latents and previews behave like SD 1.x.
@@ -92,7 +94,10 @@ def build_demo_model(target: Path, *, force: bool = False) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".demo-", dir=target.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the model folder is not secret
     try:
-        _build_into(staging)
+        # Weights come from torch's global RNG: two threads building at once would draw
+        # from the same stream and both get different weights. Other processes are safe.
+        with _BUILD_LOCK:
+            _build_into(staging)
         move_into_place(staging, target, is_demo_folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
