@@ -1,4 +1,4 @@
-"""The studio in a real browser: generate, watch, cancel, download (demo model, in-process worker)."""
+"""The studio in a real browser: generate, watch, cancel, download (demo model, real worker)."""
 
 import io
 import re
@@ -57,8 +57,8 @@ def test_generate_watch_cancel_download(page, live_server, worker, user):
     page.wait_for_selector("[data-testid=progress] >> text=/Step [1-9]\\d* of/", timeout=30_000)
     screenshot(page, "studio-progress")
     page.click("[data-testid=progress] .cancel")
-    page.wait_for_selector("[data-testid=task-card] >> nth=0 >> [data-testid=task-state]:text('Cancelled')",
-                           timeout=30_000)
+    newest_state = "[data-testid=task-card] >> nth=0 >> [data-testid=task-state]"
+    page.wait_for_selector(f"{newest_state}:text('Cancelled')", timeout=30_000)
     assert "refunded" in page.inner_text("[data-testid=task-card] >> nth=0")
 
     # The ZIP of the first task holds both PNGs.
