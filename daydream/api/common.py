@@ -110,6 +110,24 @@ def check(schema: dict, data: Any, status: int = 400) -> None:
                          "Some parameters need fixing: " + "; ".join(errors.values()), errors)
 
 
+def query_params(schemas: dict[str, dict]) -> dict[str, Any]:
+    """The query parameters named in ``schemas``, digits turned into integers, checked."""
+    params: dict[str, Any] = {}
+    for name, spec in schemas.items():
+        value = request.args.get(name)
+        if value is None:
+            continue
+        if spec.get("type") == "integer":
+            try:
+                value = int(value)
+            except ValueError:
+                message = f"{name} must be a whole number"
+                raise ApiProblem(400, "invalid_parameters", message, {name: message}) from None
+        params[name] = value
+    check({"type": "object", "properties": schemas}, params)
+    return params
+
+
 def decode_base64(value: str, field: str) -> bytes:
     """Bytes of a base64 string (a ``data:...;base64,`` prefix is fine); UploadError if not."""
     text = value.strip()

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Response, jsonify, render_template, request, send_file, stream_with_context
 
 from daydream.api import auth, bp, openapi, queries, schemas, serialize
-from daydream.api.common import ApiProblem, check, decode_image, json_body
+from daydream.api.common import ApiProblem, check, decode_image, json_body, query_params
 from daydream.api.info import server_info
 from daydream.engine.errors import ParamError
 from daydream.errors import api_error
@@ -94,19 +94,7 @@ def submit_task():
 @bp.get("/v1/tasks")
 def list_tasks():
     """Your tasks, newest first, optionally of one state, a page at a time."""
-    params: dict = {}
-    for name, value in request.args.items():
-        spec = schemas.LIST_PARAMETERS.get(name)
-        if spec is None:
-            continue
-        if spec["type"] == "integer":
-            try:
-                value = int(value)
-            except ValueError:
-                raise ApiProblem(400, "invalid_parameters", f"{name} must be a whole number",
-                                 {name: f"{name} must be a whole number"}) from None
-        params[name] = value
-    check({"type": "object", "properties": schemas.LIST_PARAMETERS}, params)
+    params = query_params(schemas.LIST_PARAMETERS)
     page, per_page = params.get("page", 1), params.get("per_page", 20)
     rows, total = queries.list_tasks(auth.current(), params.get("state"), page, per_page)
     where = tasks.positions()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, jsonify, request
 
 from daydream.api import auth
@@ -15,6 +17,8 @@ from daydream.sdapi.mapping import read_request
 from daydream.sdapi.models import SAMPLER_ALIASES, SCHEDULE_TYPES
 from daydream.services import tasks
 from daydream.services.uploads import UploadError
+
+OPTION_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 @bp.before_request
@@ -135,7 +139,9 @@ def set_options():
                          f"Model {wanted!r} not found; this server runs {model_name()!r}.",
                          {"sd_model_checkpoint": "unknown model"})
     response = jsonify(None)
-    ignored = sorted(name for name in body if name != "sd_model_checkpoint")
+    # Option names are the client's text: only plain identifiers go into a header.
+    ignored = sorted(name for name in body
+                     if name != "sd_model_checkpoint" and OPTION_NAME.fullmatch(name))[:50]
     if ignored:
         response.headers["X-Daydream-Ignored"] = ", ".join(ignored)
     return response

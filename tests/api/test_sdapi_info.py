@@ -51,6 +51,8 @@ def test_setting_options_is_accepted_and_ignored(client, headers):
         "sd_model_checkpoint": "daydream-demo", "CLIP_stop_at_last_layers": 2})
     assert response.status_code == 200 and response.json is None
     assert response.headers["X-Daydream-Ignored"] == "CLIP_stop_at_last_layers"
+    odd = client.post("/sdapi/v1/options", headers=headers, json={"bad\nname": 1})
+    assert odd.status_code == 200 and "X-Daydream-Ignored" not in odd.headers
     other = client.post("/sdapi/v1/options", headers=headers,
                         json={"sd_model_checkpoint": "sdxl.safetensors"})
     assert other.status_code == 422 and "this server runs 'daydream-demo'" in (
