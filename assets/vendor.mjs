@@ -3,10 +3,13 @@ import { copyFileSync, mkdirSync } from "node:fs";
 
 const target = "daydream/static/vendor";
 mkdirSync(target, { recursive: true });
-for (const [source, name] of [
-  ["node_modules/flowbite/dist/flowbite.min.js", "flowbite.min.js"],
-  ["node_modules/socket.io-client/dist/socket.io.min.js", "socket.io.min.js"],
+for (const [source, folder, name] of [
+  ["node_modules/flowbite/dist/flowbite.min.js", target, "flowbite.min.js"],
+  ["node_modules/socket.io-client/dist/socket.io.min.js", target, "socket.io.min.js"],
+  // axe-core runs only in the browser tests (accessibility checks), never on the site.
+  ["node_modules/axe-core/axe.min.js", "tests/browser/vendor", "axe.min.js"],
 ]) {
-  copyFileSync(source, `${target}/${name}`);
+  mkdirSync(folder, { recursive: true });
+  copyFileSync(source, `${folder}/${name}`);
   console.log(`vendored ${name}`);
 }

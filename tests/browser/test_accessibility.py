@@ -1,0 +1,35 @@
+"""Accessibility: axe-core finds no serious or critical violations on the main pages."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import login
+from tests.conftest import PASSWORD, SMALL
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run()")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("path", ["/", "/docs", "/gallery", "/terms", "/auth/login",
+                                  "/auth/register"])
+def test_public_pages(page, live_server, path):
+    page.goto(live_server + path)
+    assert violations(page) == []
+
+
+def test_signed_in_pages(page, live_server, app, client, auth, staff, worker):
+    auth.login(staff.email)
+    client.post("/studio/tasks", data=SMALL)
+    login(page, live_server, staff.email, PASSWORD)
+    for path in ("/studio/", "/account/", "/account/?tab=settings", "/account/?tab=credits",
+                 "/admin/"):
+        page.goto(live_server + path)
+        assert violations(page) == [], path
