@@ -32,10 +32,8 @@ def _record(user_id: int, delta: int, kind: EntryKind, **fields) -> CreditEntry:
     return entry
 
 
-def charge(user_id: int, amount: int, task_id: int | None = None) -> CreditEntry:
-    """Take ``amount`` credits if the balance covers it, else raise InsufficientCredits."""
-    if amount < 0:
-        raise ValueError("a charge cannot be negative")
+def _take(user_id: int, amount: int) -> None:
+    """Subtract credits only where the balance covers them (one conditional UPDATE)."""
     result = db.session.execute(
         update(User)
         .where(User.id == user_id, User.tokens >= amount)
@@ -45,6 +43,13 @@ def charge(user_id: int, amount: int, task_id: int | None = None) -> CreditEntry
     if result.rowcount != 1:
         balance = db.session.execute(select(User.tokens).where(User.id == user_id)).scalar()
         raise InsufficientCredits(amount, balance or 0)
+
+
+def charge(user_id: int, amount: int, task_id: int | None = None) -> CreditEntry:
+    """Take ``amount`` credits if the balance covers it, else raise InsufficientCredits."""
+    if amount < 0:
+        raise ValueError("a charge cannot be negative")
+    _take(user_id, amount)
     return _record(user_id, -amount, EntryKind.CHARGE, task_id=task_id)
 
 
@@ -71,15 +76,7 @@ def credit(
 
 def revoke(user_id: int, amount: int, *, actor_id: int | None, note: str | None) -> CreditEntry:
     """Staff removal of credits; never below zero."""
-    result = db.session.execute(
-        update(User)
-        .where(User.id == user_id, User.tokens >= amount)
-        .values(tokens=User.tokens - amount)
-        .execution_options(synchronize_session="fetch")
-    )
-    if result.rowcount != 1:
-        balance = db.session.execute(select(User.tokens).where(User.id == user_id)).scalar()
-        raise InsufficientCredits(amount, balance or 0)
+    _take(user_id, amount)
     return _record(user_id, -amount, EntryKind.GRANT, actor_id=actor_id, note=note)
 
 
