@@ -91,6 +91,13 @@ def interrupt():
     return jsonify({})
 
 
+@bp.post("/skip")
+def skip():
+    """A1111 skips to the next image of a batch; a Daydream task runs as one, so it stops."""
+    progress.interrupt(auth.current())
+    return jsonify({})
+
+
 @bp.get("/samplers")
 def samplers():
     """The samplers Daydream offers, named as A1111 names them."""

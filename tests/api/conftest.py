@@ -42,3 +42,18 @@ def headers(user, make_key) -> dict[str, str]:
 
 TINY = {"prompt": "a lighthouse at dawn", "width": 64, "height": 64, "steps": 2,
         "scheduler": "Euler"}
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served on a free loopback port in a thread; yields (host, port)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "127.0.0.1", server.server_port
+    server.shutdown()
+    thread.join(5)

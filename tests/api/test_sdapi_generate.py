@@ -60,19 +60,6 @@ def test_minimal_body_random_seed_and_ignored_features(client, user, make_key, w
     assert info["sampler_name"] == "Euler", "A1111's default sampler_index"
 
 
-def test_img2img_from_a_data_url(client, user, make_key, worker, png_bytes):
-    encoded = base64.b64encode(png_bytes(96, 80).read()).decode()
-    body = a1111.img2img(**{**a1111.SMALL, "steps": 4}, seed=5, denoising_strength=0.5,
-                         init_images=["data:image/png;base64," + encoded])
-    response = client.post("/sdapi/v1/img2img", json=body, headers=basic(make_key(user)))
-    assert response.status_code == 200, response.json
-    info = json.loads(response.json["info"])
-    assert info["denoising_strength"] == 0.5 and info["all_seeds"] == [5]
-    assert decode_png(response.json["images"][0]).size == (64, 64)
-    assert "Denoising strength: 0.5" in info["infotexts"][0]
-    assert response.json["parameters"]["init_images"] is None, "as A1111 without include"
-
-
 def test_n_iter_times_batch_size_images(client, user, make_key, worker):
     body = a1111.txt2img(**a1111.SMALL, batch_size=1, n_iter=3, seed=10)
     answer = client.post("/sdapi/v1/txt2img", json=body, headers=basic(make_key(user))).json
