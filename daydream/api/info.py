@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
-from pathlib import PurePath
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -34,11 +34,12 @@ def model_name() -> str:
     configured = current_app.config.get("MODEL")
     if not configured:
         return DEMO_NAME
-    path = PurePath(configured)
-    # Named as the engine's loader names them: a file by its stem, a folder by its name.
+    path = Path(configured).expanduser()
+    # Named as the engine's loader names them: a file by its stem, a folder by its name,
+    # a hub id as it is.
     if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         return path.stem
-    return path.name if configured.startswith(("/", ".", "~")) else configured
+    return path.name if path.exists() or configured.startswith(("/", ".", "~")) else configured
 
 
 def is_demo() -> bool:
