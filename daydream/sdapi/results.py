@@ -31,10 +31,12 @@ def wait(task: Task, timeout: float) -> bool:
     """Poll the task row until it is finished (True) or ``timeout`` seconds pass (False)."""
     deadline = time.monotonic() + timeout
     while True:
-        # End our transaction each time, so every poll sees what the worker committed.
-        db.session.rollback()
         db.session.refresh(task)
-        if task.is_finished:
+        finished = task.is_finished
+        # End the transaction: the connection goes back to the pool while we sleep, and the
+        # next poll starts afresh and sees what the worker committed.
+        db.session.rollback()
+        if finished:
             return True
         remaining = deadline - time.monotonic()
         if remaining <= 0:
