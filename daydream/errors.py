@@ -44,13 +44,15 @@ def handle_http_error(error: HTTPException):
     """Render an HTTP error as JSON (API) or an HTML page (browser)."""
     code = error.code or 500
     message = _message_for(error)
+    # Keep what the error carries (Allow on 405, Retry-After on 429), not its content type.
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     if is_api_request():
         name = (error.name or "error").lower().replace(" ", "_")
-        headers = {}
         if code == 429 and getattr(error, "retry_after", None):
             headers["Retry-After"] = str(error.retry_after)
         return api_error(code, name, message, headers=headers)
-    return render_template("errors/error.html", code=code, title=error.name, message=message), code
+    page = render_template("errors/error.html", code=code, title=error.name, message=message)
+    return page, code, headers
 
 
 def handle_csrf_error(error: CSRFError):

@@ -40,6 +40,14 @@ def test_405_on_api_is_json(client):
     assert response.json["error"]["code"] == "not_found"
 
 
+def test_405_keeps_the_allow_header(client):
+    page = client.get("/auth/logout")
+    api = client.delete("/api/v1/openapi.json")
+    assert page.status_code == api.status_code == 405
+    assert "POST" in page.headers["Allow"] and "GET" in api.headers["Allow"]
+    assert api.json["error"]["code"] == "method_not_allowed"
+
+
 def test_500_page_is_html(app, client):
     @app.get("/boom")
     def boom():

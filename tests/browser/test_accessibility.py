@@ -19,7 +19,7 @@ def violations(page) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["/", "/docs", "/gallery", "/terms", "/auth/login",
-                                  "/auth/register"])
+                                  "/auth/register", "/api/docs"])
 def test_public_pages(page, live_server, path):
     page.goto(live_server + path)
     assert violations(page) == []
@@ -30,6 +30,6 @@ def test_signed_in_pages(page, live_server, app, client, auth, staff, worker):
     client.post("/studio/tasks", data=SMALL)
     login(page, live_server, staff.email, PASSWORD)
     for path in ("/studio/", "/account/", "/account/?tab=settings", "/account/?tab=credits",
-                 "/admin/"):
+                 "/account/?tab=keys", "/admin/"):
         page.goto(live_server + path)
         assert violations(page) == [], path
