@@ -108,6 +108,9 @@ class Config:
         ):
             settings[name] = _env_int(name, settings[name])
         settings["SIGNUPS_OPEN"] = _env_bool("SIGNUPS_OPEN", settings["SIGNUPS_OPEN"])
+        # Behind HTTPS, cookies should never travel over plain HTTP.
+        secure = _env_bool("SECURE_COOKIES", settings.get("SESSION_COOKIE_SECURE", False))
+        settings["SESSION_COOKIE_SECURE"] = settings["REMEMBER_COOKIE_SECURE"] = secure
         return settings
 
 

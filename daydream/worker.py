@@ -113,8 +113,18 @@ class Worker:
                 self.run(task_id)
             if time.monotonic() - last_housekeeping > HOUSEKEEPING_INTERVAL:
                 last_housekeeping = time.monotonic()
-                with self.app.app_context():
-                    recovery.cancel_abandoned()
+                self._housekeeping()
+
+    def _housekeeping(self) -> None:
+        """Periodic chores; a failure is logged and must never stop the worker."""
+        with self.app.app_context():
+            try:
+                recovery.cancel_abandoned()
+            except Exception:
+                log.exception("housekeeping failed")
+                db.session.rollback()
+            finally:
+                db.session.remove()
 
     def run(self, task_id: int) -> None:
         """Run one task to its end state; never raises."""

@@ -69,3 +69,9 @@ def test_broken_instance_file_is_named(tmp_path):
     (tmp_path / "config.toml").write_text("queue_max = = 3")
     with pytest.raises(ConfigError, match="config.toml is not valid TOML"):
         read_instance_file(tmp_path)
+
+
+def test_secure_cookies_switch(monkeypatch):
+    monkeypatch.setenv("DAYDREAM_SECURE_COOKIES", "1")
+    settings = Config.from_env()
+    assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]
