@@ -174,3 +174,17 @@ def test_deleted_image_rows_follow_their_task(app, client, logged_in, worker):
     wait_for(lambda: finished(client, task_id))
     with app.app_context():
         assert db.session.scalar(select(Image)) is not None
+
+
+def test_worker_survives_a_failing_chore(app, client, logged_in, worker, monkeypatch):
+    from daydream import worker as worker_module
+
+    def broken_chore():
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(worker_module, "HOUSEKEEPING_INTERVAL", 0.0)
+    monkeypatch.setattr(worker_module.recovery, "cancel_abandoned", broken_chore)
+    first = client.post("/studio/tasks", data=SMALL).json["task"]["id"]
+    assert wait_for(lambda: finished(client, first))["state"] == "done"
+    second = client.post("/studio/tasks", data=SMALL).json["task"]["id"]
+    assert wait_for(lambda: finished(client, second))["state"] == "done"
