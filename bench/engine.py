@@ -29,7 +29,7 @@ from daydream.engine.preview import SD1_FACTORS, latents_to_jpeg  # noqa: E402
 from daydream.engine.schedulers import make_scheduler  # noqa: E402
 
 TARGET = 1.05
-PLAN = {64: 25, 128: 11, 256: 7}  # size -> rounds (fewer for the slow sizes)
+PLAN = {64: 40, 128: 25, 256: 15}  # size -> rounds (fewer for the slow sizes)
 
 
 def preview_cost(size: int, repeats: int = 200) -> float:
