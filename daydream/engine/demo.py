@@ -2,6 +2,7 @@
 
 Its images are noise. It exists so a fresh install runs the whole path (queue, progress,
 previews, PNGs) with no download and no GPU, and so tests exercise the real loader.
+Importing this module does not import torch (the web process reads ``DEMO_NAME``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ def test_light_modules_do_not_import_torch():
     code = (
         "import sys\n"
         "import daydream.engine, daydream.engine.params, daydream.engine.metadata\n"
-        "import daydream.engine.errors, daydream.engine.configs\n"
+        "import daydream.engine.errors, daydream.engine.configs, daydream.engine.demo\n"
         "from daydream.engine import GenerationParams, ParamError, SCHEDULERS\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
