@@ -33,9 +33,14 @@ socketio = SocketIO()
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
-    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked per connection."""
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Per-connection SQLite settings: foreign keys (SQLite ignores them unless asked), WAL."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets pages read while the worker writes, and NORMAL sync makes a commit cheap
+        # (durable at checkpoints; an OS crash can lose the last moments, never corrupt).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()

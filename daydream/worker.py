@@ -179,7 +179,7 @@ class Worker:
                 img2img=task.mode == "img2img")
             db.session.add(storage.save_image(task, index, png, image, seed, nsfw))
         db.session.flush()
-        if lifecycle.mark_done(task):
+        if lifecycle.mark_done(task, result.steps_run):
             events.publish(task.user_id, "task.done", tasks.task_status(task))
 
     def _progress_reporter(self, task: Task):
@@ -191,7 +191,8 @@ class Worker:
             now = time.monotonic()
             if progress.preview_jpeg:
                 runtime.previews[task.id] = progress.preview_jpeg
-            if now - last_write[0] >= PROGRESS_WRITE_INTERVAL or progress.step == progress.total:
+            # The last step needs no row: mark_done writes the final progress.
+            if now - last_write[0] >= PROGRESS_WRITE_INTERVAL and progress.step < progress.total:
                 last_write[0] = now
                 lifecycle.record_progress(task, progress.step, progress.total)
             payload = {

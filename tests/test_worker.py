@@ -59,6 +59,11 @@ def test_generates_images_with_metadata_and_thumbnails(app, client, logged_in, w
     assert 'data-testid="thumbnail"' in card and "1234" in card
 
 
+def test_a_one_step_task_reports_its_one_step(client, logged_in, worker):
+    task_id = client.post("/studio/tasks", data={**SMALL, "steps": "1"}).json["task"]["id"]
+    assert wait_for(lambda: finished(client, task_id))["progress"] == {"step": 1, "total": 1}
+
+
 def test_same_seed_same_pixels(app, client, logged_in, worker):
     data = {**SMALL, "seed": "77"}
     data.pop("random_seed")

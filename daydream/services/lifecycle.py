@@ -51,10 +51,10 @@ def record_progress(task: Task, step: int, total: int) -> None:
     db.session.commit()
 
 
-def mark_done(task: Task) -> bool:
-    """running → done, after the images are stored."""
+def mark_done(task: Task, steps_run: int) -> bool:
+    """running → done, after the images are stored; progress shows every step run."""
     ok = _transition(task.id, (TaskState.RUNNING.value,), TaskState.DONE,
-                     finished_at=utcnow(), progress_step=Task.progress_total)
+                     finished_at=utcnow(), progress_step=steps_run, progress_total=steps_run)
     db.session.commit()
     _refresh(task)
     return ok

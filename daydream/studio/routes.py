@@ -49,9 +49,9 @@ def submit():
     except tasks.SubmissionRefused as error:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return api_error(error.status, error.code, str(error), headers=headers)
-    return jsonify(task=tasks.task_status(task), credits=current_user.tokens,
-                   card=render_template("studio/_task.html", task=task, where=tasks.positions())
-                   ), 202
+    where = tasks.positions()
+    return jsonify(task=tasks.task_status(task, where), credits=current_user.tokens,
+                   card=render_template("studio/_task.html", task=task, where=where)), 202
 
 
 @bp.get("/tasks/<task_uuid>")
