@@ -122,15 +122,12 @@ def cancel_task(task_id: str):
 @bp.get("/v1/tasks/<task_id>.zip")
 def task_zip(task_id: str):
     """A ZIP of the task's PNGs (metadata intact), streamed."""
-    task = _task_or_404(task_id)
-    files = [(f"daydream-{task.uuid}-{image.index + 1}-seed{image.seed}.png",
-              storage.absolute(image.path)) for image in task.images]
-    files = [(name, path) for name, path in files if path.is_file()]
-    if not files:
+    archive = archives.task_archive(_task_or_404(task_id))
+    if archive is None:
         raise ApiProblem(404, "no_images", "This task has no images to download.")
-    response = Response(stream_with_context(archives.stream_zip(files)),
-                        mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="daydream-{task.uuid}.zip"'
+    name, chunks = archive
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from daydream.extensions import db
 from daydream.media import bp
 from daydream.models import Image
-from daydream.services import storage
+from daydream.services import archives, storage
 
 
 def _visible_image(image_uuid: str) -> Image:
@@ -27,10 +27,9 @@ def _visible_image(image_uuid: str) -> Image:
 def image_png(image_uuid: str):
     """The full PNG; ``?download=1`` saves it under a descriptive name."""
     image = _visible_image(image_uuid)
-    name = f"daydream-{image.task.uuid}-{image.index + 1}-seed{image.seed}.png"
     return send_file(storage.absolute(image.path), mimetype="image/png",
-                     as_attachment=bool(request.args.get("download")), download_name=name,
-                     max_age=3600)
+                     as_attachment=bool(request.args.get("download")),
+                     download_name=archives.download_name(image), max_age=3600)
 
 
 @bp.get("/media/<image_uuid>.thumb.webp")

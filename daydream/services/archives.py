@@ -6,6 +6,9 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from daydream.models import Image, Task
+from daydream.services import storage
+
 
 class _Chunks:
     """A write-only, unseekable sink that hands written bytes to a generator."""
@@ -44,3 +47,17 @@ def stream_zip(files: Iterable[tuple[str, Path]], chunk_size: int = 1 << 16) -> 
                         yield sink.drain()
             yield sink.drain()
     yield sink.drain()
+
+
+def download_name(image: Image) -> str:
+    """The file name an image downloads as: task, position and seed."""
+    return f"daydream-{image.task.uuid}-{image.index + 1}-seed{image.seed}.png"
+
+
+def task_archive(task: Task) -> tuple[str, Iterator[bytes]] | None:
+    """(file name, streamed ZIP) of a task's PNGs still on disk; None when there are none."""
+    files = [(download_name(image), storage.absolute(image.path)) for image in task.images]
+    files = [(name, path) for name, path in files if path.is_file()]
+    if not files:
+        return None
+    return f"daydream-{task.uuid}.zip", stream_zip(files)

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from daydream.engine.params import MAX_SEED, GenerationParams, Limits, ParamError, validate_params
+from daydream.engine.params import MAX_SEED, GenerationParams, Limits, validate_params
 from daydream.extensions import db
 from daydream.models import Image, Task, TaskState, User
 from daydream.queue import QueueFull
@@ -228,5 +228,3 @@ def session_tasks(user: User, limit: int = 100) -> list[Task]:
         select(Task).where(Task.user_id == user.id, Task.sessionid == user.sessionid)
         .order_by(Task.id.desc()).limit(limit)))
 
-
-__all__ = ["ParamError", "SubmissionRefused", "NotCancellable", "submit", "cancel", "quote"]

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from daydream.engine.errors import ParamError
 from daydream.engine.params import SCHEDULERS
 from daydream.errors import api_error
-from daydream.services import archives, estimates, gallery, storage, tasks
+from daydream.services import archives, estimates, gallery, tasks
 from daydream.services.uploads import UploadError
 from daydream.studio import bp
 from daydream.studio.forms import generation_fields, init_image, task_or_404
@@ -89,14 +89,12 @@ def state():
 @bp.get("/tasks/<task_uuid>.zip")
 def download_zip(task_uuid: str):
     """A ZIP of the task's PNGs (metadata intact), streamed."""
-    task = task_or_404(task_uuid)
-    if not task.images:
+    archive = archives.task_archive(task_or_404(task_uuid))
+    if archive is None:
         return api_error(404, "no_images", "This task has no images to download.")
-    files = [(f"daydream-{task.uuid}-{image.index + 1}-seed{image.seed}.png",
-              storage.absolute(image.path)) for image in task.images]
-    response = Response(stream_with_context(archives.stream_zip(files)),
-                        mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="daydream-{task.uuid}.zip"'
+    name, chunks = archive
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
