@@ -56,7 +56,6 @@ def serve_command(host: str, port: int, debug: bool) -> None:
 def _start_embedded_worker(app: Flask) -> None:
     """Start the in-process worker and fail now, not at the first task, if the model is bad."""
     from daydream.engine.errors import EngineError
-    from daydream.runtime import get_runtime
     from daydream.worker import Worker
 
     model = app.config.get("MODEL") or "the demo model (built offline on first start)"
@@ -66,7 +65,6 @@ def _start_embedded_worker(app: Flask) -> None:
         worker.wait_ready()
     except EngineError as error:
         raise click.ClickException(f"Could not load the model: {error}") from error
-    get_runtime(app).worker = worker
     click.echo(f" * Model ready: {worker.engine.model_name}")
 
 

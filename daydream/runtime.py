@@ -52,7 +52,6 @@ class Runtime:
     presence: Presence = field(default_factory=Presence)
     # task id → the newest preview JPEG, for pages and A1111 clients that poll.
     previews: dict[int, bytes] = field(default_factory=dict)
-    worker: object | None = None
 
 
 _lock = threading.Lock()
