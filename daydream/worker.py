@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -31,6 +32,8 @@ HOUSEKEEPING_INTERVAL = 5.0
 
 def load_engine(app: Flask) -> Any:
     """Load the configured model (or build the demo model) through the engine's loader."""
+    # transformers logs that optional torchvision is missing at import; it is not needed.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from daydream.engine.pipeline import Engine
 
     cache = Path(app.instance_path) / "models"
