@@ -86,6 +86,9 @@ class Config:
     API_RATE_LIMIT = 240
     API_RATE_BURST = 60
     SDAPI_WAIT_TIMEOUT = 600
+    # Login attempts per email and address: 10 at once, then 5 a minute.
+    LOGIN_ATTEMPTS_PER_MINUTE = 5
+    LOGIN_ATTEMPTS_BURST = 10
 
     @classmethod
     def from_env(cls, file_settings: dict | None = None) -> dict:
@@ -105,6 +108,7 @@ class Config:
             "MAX_PROMPT_CHARS", "QUEUE_MAX", "QUEUE_MAX_PER_USER", "MAX_CONTENT_LENGTH",
             "PREVIEW_EVERY", "ABANDON_AFTER_SECONDS", "CREDIT_PIXEL_STEPS",
             "API_RATE_LIMIT", "API_RATE_BURST", "SDAPI_WAIT_TIMEOUT",
+            "LOGIN_ATTEMPTS_PER_MINUTE", "LOGIN_ATTEMPTS_BURST",
         ):
             settings[name] = _env_int(name, settings[name])
         settings["SIGNUPS_OPEN"] = _env_bool("SIGNUPS_OPEN", settings["SIGNUPS_OPEN"])

@@ -52,6 +52,8 @@ class Runtime:
     presence: Presence = field(default_factory=Presence)
     # task id → the newest preview JPEG, for pages and A1111 clients that poll.
     previews: dict[int, bytes] = field(default_factory=dict)
+    # The worker running in this process, if any (its engine names the loaded model).
+    worker: object | None = None
 
 
 _lock = threading.Lock()

@@ -86,6 +86,7 @@ class Worker:
 
     def start(self) -> Worker:
         """Start the thread; the model loads inside it."""
+        get_runtime(self.app).worker = self
         self._thread = threading.Thread(target=self._main, name="daydream-worker", daemon=True)
         self._thread.start()
         return self

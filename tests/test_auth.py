@@ -138,3 +138,14 @@ def test_closed_signups(app, client):
     response = client.get("/auth/register")
     assert response.status_code == 403
     assert b"Sign-ups are closed" in response.data
+
+
+def test_password_guessing_is_slowed_down(app, client, auth, user):
+    app.config.update(LOGIN_ATTEMPTS_PER_MINUTE=1, LOGIN_ATTEMPTS_BURST=3)
+    for _ in range(3):
+        assert auth.login(user.email, "guess guess").status_code == 401
+    blocked = auth.login(user.email, "guess guess")
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert b"Too many login attempts" in blocked.data
+    assert auth.login(user.email).status_code == 429, "even the right password waits"
+    assert auth.login("someone.else@example.com", "guess guess").status_code == 401

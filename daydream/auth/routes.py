@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from daydream.auth import bp
 from daydream.auth.forms import LoginForm, RegisterForm
 from daydream.services import users
+from daydream.services.ratelimit import login_limiter
 
 
 def safe_next(target: str | None) -> str | None:
@@ -54,6 +55,10 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        wait = login_limiter().hit((users.normalize_email(form.email.data), request.remote_addr))
+        if wait:
+            flash(f"Too many login attempts. Try again in {wait} seconds.", "error")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = users.authenticate(form.email.data, form.password.data)
         if user is None:
             flash("Wrong email or password.", "error")

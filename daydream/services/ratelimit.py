@@ -1,4 +1,4 @@
-"""Per-key request rate limits: an in-process token bucket per key.
+"""Rate limits (API keys, login attempts): an in-process token bucket per key.
 
 Each process keeps its own buckets, so N web processes allow up to N times the rate; a
 limit shared across processes would live in Redis.
@@ -39,11 +39,23 @@ class RateLimiter:
             return max(1, math.ceil((1.0 - tokens) / self._rate))
 
 
-def limiter(app: Flask | None = None) -> RateLimiter:
-    """The app's limiter, rebuilt when its settings change (tests change them)."""
-    app = app or current_app._get_current_object()
-    per_minute, burst = app.config["API_RATE_LIMIT"], app.config["API_RATE_BURST"]
-    current = app.extensions.get("daydream.ratelimit")
+def _cached(app: Flask, name: str, per_minute: int, burst: int) -> RateLimiter:
+    """The app's limiter called ``name``, rebuilt when its settings change (tests do)."""
+    current = app.extensions.get(name)
     if current is None or (current.per_minute, current.burst) != (per_minute, max(1, burst)):
-        current = app.extensions["daydream.ratelimit"] = RateLimiter(per_minute, burst)
+        current = app.extensions[name] = RateLimiter(per_minute, burst)
     return current
+
+
+def limiter(app: Flask | None = None) -> RateLimiter:
+    """The per-API-key limiter."""
+    app = app or current_app._get_current_object()
+    return _cached(app, "daydream.ratelimit", app.config["API_RATE_LIMIT"],
+                   app.config["API_RATE_BURST"])
+
+
+def login_limiter(app: Flask | None = None) -> RateLimiter:
+    """Login attempts per (email, address): slows password guessing to a crawl."""
+    app = app or current_app._get_current_object()
+    return _cached(app, "daydream.login_ratelimit", app.config["LOGIN_ATTEMPTS_PER_MINUTE"],
+                   app.config["LOGIN_ATTEMPTS_BURST"])
