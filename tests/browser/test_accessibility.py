@@ -25,10 +25,13 @@ def test_public_pages(page, live_server, path):
     assert violations(page) == []
 
 
-def test_signed_in_pages(page, live_server, app, client, auth, staff, worker):
-    auth.login(staff.email)
-    client.post("/studio/tasks", data=SMALL)
+def test_signed_in_pages(page, live_server, staff):
     login(page, live_server, staff.email, PASSWORD)
+    # No worker runs here, so the task stays queued and its progress bar is on the page.
+    response = page.request.post(live_server + "/studio/tasks", multipart=SMALL)
+    assert response.status == 202
+    page.goto(live_server + "/studio/")
+    page.wait_for_selector("[data-testid=progress]", state="attached")
     for path in ("/studio/", "/account/", "/account/?tab=settings", "/account/?tab=credits",
                  "/account/?tab=keys", "/admin/"):
         page.goto(live_server + path)
