@@ -14,7 +14,6 @@ import pytest
 POSTGRES_URL = os.environ.get(
     "DAYDREAM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("DAYDREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHROMIUM = os.environ.get("DAYDREAM_TEST_CHROMIUM", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -47,12 +46,3 @@ def reset_postgres() -> str:
         conn.execute("CREATE SCHEMA public")
     return POSTGRES_URL
 
-
-def redis_url() -> str:
-    """The test Redis database, flushed, or skip/fail when Redis is absent."""
-    if not port_open("127.0.0.1", 6379):
-        unavailable("Redis is not reachable on 127.0.0.1:6379")
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    return REDIS_URL

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from daydream.engine.metadata import parse_parameters
 from daydream.extensions import db
-from daydream.models import Image, Task, User
+from daydream.models import Task, User
 from daydream.runtime import get_runtime
 from daydream.services import recovery
 from daydream.services.credits import ledger_total
@@ -172,13 +172,6 @@ def test_abandon_setting_can_be_turned_off(app, client, logged_in):
     with app.app_context():
         assert recovery.cancel_abandoned() == 0
     assert state_of(client, task_id)["state"] == "queued"
-
-
-def test_deleted_image_rows_follow_their_task(app, client, logged_in, worker):
-    task_id = client.post("/studio/tasks", data=SMALL).json["task"]["id"]
-    wait_for(lambda: finished(client, task_id))
-    with app.app_context():
-        assert db.session.scalar(select(Image)) is not None
 
 
 def test_worker_survives_a_failing_chore(app, client, logged_in, worker, monkeypatch):

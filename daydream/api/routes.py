@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from flask import Response, jsonify, render_template, request, send_file, stream_with_context
+from flask import jsonify, render_template, request, send_file
 
 from daydream.api import auth, bp, openapi, queries, schemas, serialize
 from daydream.api.common import ApiProblem, check, decode_image, json_body, query_params
@@ -122,12 +122,9 @@ def cancel_task(task_id: str):
 @bp.get("/v1/tasks/<task_id>.zip")
 def task_zip(task_id: str):
     """A ZIP of the task's PNGs (metadata intact), streamed."""
-    archive = archives.task_archive(_task_or_404(task_id))
-    if archive is None:
+    response = archives.zip_response(_task_or_404(task_id))
+    if response is None:
         raise ApiProblem(404, "no_images", "This task has no images to download.")
-    name, chunks = archive
-    response = Response(stream_with_context(chunks), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -6,6 +6,8 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from flask import Response, stream_with_context
+
 from daydream.models import Image, Task
 from daydream.services import storage
 
@@ -61,3 +63,14 @@ def task_archive(task: Task) -> tuple[str, Iterator[bytes]] | None:
     if not files:
         return None
     return f"daydream-{task.uuid}.zip", stream_zip(files)
+
+
+def zip_response(task: Task) -> Response | None:
+    """A streamed ZIP download of the task's PNGs; None when it has none."""
+    archive = task_archive(task)
+    if archive is None:
+        return None
+    name, chunks = archive
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -61,7 +61,7 @@ class Quote:
 
 
 def quote(data: Mapping[str, Any], img2img: bool = False) -> Quote:
-    """Validate parameters and price them without charging (raises ParamError)."""
+    """Validate parameters, price them and estimate the wait, without charging."""
     params = validate_params(dict(data), limits(), img2img=img2img)
     rate = estimates.learned_rate()
     steps = estimates.steps_that_run(params.steps, params.strength, img2img)
@@ -89,8 +89,8 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
            source: str = "web") -> Task:
     """Validate, charge and insert in one transaction, then enqueue the task id."""
     img2img = init is not None
-    priced = quote(data, img2img)
-    params = priced.params
+    params = validate_params(dict(data), limits(), img2img=img2img)
+    cost = cost_of(params, img2img)
     _check_bounds(user)
     task = Task(
         user_id=user.id, sessionid=user.sessionid, mode="img2img" if img2img else "txt2img",
@@ -99,12 +99,12 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
         guidance=params.cfg_scale, scheduler=params.scheduler,
         strength=params.strength if img2img else None,
         seed=params.seed if params.seed is not None else secrets.randbelow(MAX_SEED + 1),
-        cost=priced.cost, source=source,
+        cost=cost, source=source,
     )
     db.session.add(task)
     db.session.flush()
     try:
-        credits.charge(user.id, priced.cost, task_id=task.id)
+        credits.charge(user.id, cost, task_id=task.id)
     except credits.InsufficientCredits as error:
         db.session.rollback()
         raise SubmissionRefused("insufficient_credits", str(error), 402) from error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from daydream.extensions import db
 from daydream.models import EntryKind, Role, User
@@ -130,7 +130,3 @@ def update_profile(user: User, **fields: str | bool | None) -> None:
         setattr(user, name, value.strip() or None if isinstance(value, str) else value)
     db.session.commit()
 
-
-def count_users() -> int:
-    """How many accounts exist."""
-    return db.session.scalar(select(func.count(User.id))) or 0

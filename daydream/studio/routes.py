@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, render_template, request, stream_with_context
+from flask import current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 
 from daydream.engine.errors import ParamError
@@ -89,12 +89,9 @@ def state():
 @bp.get("/tasks/<task_uuid>.zip")
 def download_zip(task_uuid: str):
     """A ZIP of the task's PNGs (metadata intact), streamed."""
-    archive = archives.task_archive(task_or_404(task_uuid))
-    if archive is None:
+    response = archives.zip_response(task_or_404(task_uuid))
+    if response is None:
         return api_error(404, "no_images", "This task has no images to download.")
-    name, chunks = archive
-    response = Response(stream_with_context(chunks), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
