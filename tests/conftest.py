@@ -16,9 +16,14 @@ from daydream import create_app  # noqa: E402
 from daydream.config import TestConfig  # noqa: E402
 from daydream.extensions import db as _db  # noqa: E402
 from daydream.models import User  # noqa: E402
-from tests.services import reset_postgres  # noqa: E402
+from tests.services import drop_postgres_schema, reset_postgres  # noqa: E402
 
 PASSWORD = "correct horse battery"
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Drop this run's PostgreSQL schema; the shared ``test`` database stays tidy."""
+    drop_postgres_schema()
 
 
 @pytest.fixture
