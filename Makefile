@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.dev-installed
 
-.PHONY: run test lint assets worker bench clean help
+.PHONY: run test lint assets worker bench screenshots clean help
 
 help:
 	@echo "make run     install and start the site on http://127.0.0.1:5000/ (SQLite, demo model)"
 	@echo "make test    install dev tools and run ruff and the whole test suite"
 	@echo "make assets  rebuild the CSS and vendored JS from the npm packages (needs Node)"
 	@echo "make bench   run the benchmarks in bench/ (not part of the tests)"
+	@echo "make screenshots  run the browser tests and refresh docs/screenshots/ from them"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -45,6 +46,13 @@ test: $(DEV_INSTALLED)
 assets:
 	npm install --no-audit --no-fund
 	npm run build
+
+# Browser tests write to build/screenshots; refreshing the committed copies is a choice.
+screenshots: $(DEV_INSTALLED)
+	rm -rf build/screenshots
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/browser
+	mkdir -p docs/screenshots
+	cp build/screenshots/*.png docs/screenshots/
 
 bench: $(INSTALLED)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
