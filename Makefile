@@ -4,12 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.dev-installed
+BENCH_INSTALLED := $(VENV)/.bench-installed
 
 .PHONY: run test lint assets worker bench screenshots clean help
 
 help:
 	@echo "make run     install and start the site on http://127.0.0.1:5000/ (SQLite, demo model)"
-	@echo "make test    install dev tools and run ruff and the whole test suite"
+	@echo "make test    install dev tools, run ruff, the whole suite on SQLite, then on PostgreSQL"
 	@echo "make assets  rebuild the CSS and vendored JS from the npm packages (needs Node)"
 	@echo "make bench   run the benchmarks in bench/ (not part of the tests)"
 	@echo "make screenshots  run the browser tests and refresh docs/screenshots/ from them"
@@ -29,6 +30,10 @@ $(DEV_INSTALLED): $(INSTALLED)
 	$(BIN)/pip install --quiet -e ".[worker,dev]"
 	@touch $@
 
+$(BENCH_INSTALLED): $(INSTALLED)
+	$(BIN)/pip install --quiet -e ".[worker,bench]"
+	@touch $@
+
 run: $(INSTALLED)
 	$(BIN)/daydream db upgrade
 	$(BIN)/daydream serve
@@ -39,9 +44,17 @@ worker: $(INSTALLED)
 lint: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 
+# The suite on SQLite, then again on PostgreSQL (127.0.0.1:5432, database `test`, a schema per
+# run) for every test that uses the app's database. The engine, browser and real-process
+# tests bring their own database or none, and tests/scale always runs on PostgreSQL, so
+# they run once, in the first pass.
+NOT_ON_POSTGRES := --ignore=tests/engine --ignore=tests/browser --ignore=tests/test_serve.py \
+	--ignore=tests/test_deployment.py --ignore=tests/test_no_torch.py --ignore=tests/scale
+
 test: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
+	HF_HUB_OFFLINE=1 DAYDREAM_TEST_DATABASE=postgresql $(BIN)/pytest $(NOT_ON_POSTGRES)
 
 assets:
 	npm install --no-audit --no-fund
@@ -54,7 +67,7 @@ screenshots: $(DEV_INSTALLED)
 	mkdir -p docs/screenshots
 	cp build/screenshots/*.png docs/screenshots/
 
-bench: $(INSTALLED)
+bench: $(BENCH_INSTALLED)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

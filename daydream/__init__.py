@@ -14,6 +14,7 @@ from daydream.config import (
     normalize_database_url,
     sqlite_url,
 )
+from daydream.security import DatabaseIdConverter
 
 
 def create_app(
@@ -25,6 +26,7 @@ def create_app(
     """
     instance = Path(instance_path) if instance_path else default_instance_path()
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True)
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_mapping(_settings(config))
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", None)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
@@ -42,6 +44,10 @@ def create_app(
 
     _init_extensions(app)
     _register_blueprints(app)
+
+    from daydream import security
+
+    security.init_app(app)
 
     from daydream import errors
 
@@ -75,6 +81,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     csrf.init_app(app)
+    # One SocketIO object serves every app built in this process (tests build many); it keeps
+    # the last message-queue manager in its options, so an app without a queue must drop it.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode="threading",
@@ -82,13 +91,13 @@ def _init_extensions(app: Flask) -> None:
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
     )
 
-    from daydream.services.users import find_by_sessionid
+    from daydream.services import logins
     from daydream.studio import sockets
 
     # Registered per app: every init_app builds a new Socket.IO server.
     sockets.register(socketio)
 
-    login_manager.user_loader(find_by_sessionid)
+    login_manager.user_loader(logins.load)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -97,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from daydream.api import bp as api_bp
     from daydream.auth import bp as auth_bp
     from daydream.extensions import csrf
+    from daydream.library import bp as library_bp
     from daydream.media import bp as media_bp
     from daydream.pages import bp as pages_bp
     from daydream.sdapi import bp as sdapi_bp
@@ -107,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(studio_bp, url_prefix="/studio")
+    app.register_blueprint(library_bp, url_prefix="/library")
     app.register_blueprint(media_bp)
     # The APIs authenticate with keys, never cookies, so CSRF does not apply to them.
     csrf.exempt(api_bp)

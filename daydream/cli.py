@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -36,48 +38,61 @@ def load_app() -> Flask:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--debug/--no-debug", default=False, help="Reload on code changes.")
+@click.option("--debug/--no-debug", default=False,
+              help="Flask's development server with the debugger (never in production).")
 @with_appcontext
 def serve_command(host: str, port: int, debug: bool) -> None:
     """Run the site (and, on the embedded default, the in-process worker)."""
+    app = current_app._get_current_object()
+    click.echo(f" * Daydream on http://{host}:{port}/  (database: {_db_label(app)})")
+    if debug:
+        _serve_debug(app, host, port)
+        return
+    from daydream.server import DaydreamServer
+
+    # The app is built again inside gunicorn's worker process, after the fork: threads,
+    # connections and the model must not cross a fork.
+    DaydreamServer(load_app, host, port, threads=app.config["WEB_THREADS"],
+                   shutdown_timeout=app.config["SHUTDOWN_TIMEOUT"]).run()
+
+
+def _serve_debug(app: Flask, host: str, port: int) -> None:
+    """Werkzeug's development server, for ``--debug`` only."""
+    from daydream.embedded import start_embedded_worker, uses_embedded_worker
+    from daydream.engine.errors import EngineError
     from daydream.extensions import socketio
 
-    app = current_app._get_current_object()
-    if app.config["QUEUE_BACKEND"] == "local":
-        _start_embedded_worker(app)
-    click.echo(f" * Daydream on http://{host}:{port}/  (database: {_db_label(app)})")
+    if uses_embedded_worker(app):
+        model = app.config.get("MODEL") or "the demo model (built offline on first start)"
+        click.echo(f" * Loading {model} …")
+        worker = start_embedded_worker(app)
+        try:
+            worker.wait_ready()
+        except EngineError as error:
+            raise click.ClickException(f"Could not load the model: {error}") from error
+        click.echo(f" * Model ready: {worker.engine.model_name}")
     # Flask's CLI marks itself to make app.run() a no-op; this command is the server.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     # No reloader: it would fork a second process with a second worker and model.
-    socketio.run(app, host=host, port=port, debug=debug, use_reloader=False,
+    socketio.run(app, host=host, port=port, debug=True, use_reloader=False,
                  allow_unsafe_werkzeug=True)
 
 
-def _start_embedded_worker(app: Flask) -> None:
-    """Start the in-process worker and fail now, not at the first task, if the model is bad."""
-    from daydream.engine.errors import EngineError
-    from daydream.worker import Worker
-
-    model = app.config.get("MODEL") or "the demo model (built offline on first start)"
-    click.echo(f" * Loading {model} …")
-    worker = Worker(app).start()
-    try:
-        worker.wait_ready()
-    except EngineError as error:
-        raise click.ClickException(f"Could not load the model: {error}") from error
-    click.echo(f" * Model ready: {worker.engine.model_name}")
-
-
 @click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty (for tests).")
 @with_appcontext
-def worker_command() -> None:
+def worker_command(burst: bool) -> None:
     """Run a queue worker (for the Redis deployment; the embedded default needs none)."""
     app = current_app._get_current_object()
     if app.config["QUEUE_BACKEND"] == "local":
         raise click.ClickException(
             "The embedded default runs its worker inside `daydream serve`. "
             "Set DAYDREAM_REDIS_URL to run workers as separate processes.")
-    raise click.ClickException(f"Unknown queue backend {app.config['QUEUE_BACKEND']!r}.")
+    from daydream.worker_process import run_worker
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(app, burst=burst)
 
 
 def _db_label(app: Flask) -> str:
@@ -94,10 +109,12 @@ def users_group() -> None:
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--staff", is_flag=True, help="Give the account the staff role.")
-@click.option("--tokens", type=click.IntRange(min=0), default=None,
+# Pages and the CLI say "credits"; --tokens stays as an alias for existing scripts.
+@click.option("--credits", "--tokens", "starting_credits", type=click.IntRange(min=0), default=None,
               help="Starting credits (default: STARTING_CREDITS).")
 @with_appcontext
-def users_create(email: str, password_stdin: bool, staff: bool, tokens: int | None) -> None:
+def users_create(email: str, password_stdin: bool, staff: bool,
+                 starting_credits: int | None) -> None:
     """Create an account."""
     from daydream.services import users
 
@@ -106,11 +123,12 @@ def users_create(email: str, password_stdin: bool, staff: bool, tokens: int | No
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = users.create_user(email, password, staff=staff, tokens=tokens)
+        user = users.create_user(email, password, staff=staff,
+                                  starting_credits=starting_credits)
     except users.AccountError as error:
         raise click.ClickException(str(error)) from error
     role = "staff" if user.is_staff else "user"
-    click.echo(f"Created {role} {user.email} with {user.tokens} credits.")
+    click.echo(f"Created {role} {user.email} with {user.credits} credits.")
 
 
 @users_group.command("list")
@@ -129,7 +147,7 @@ def users_list() -> None:
     click.echo(f"{'id':>4}  {'email':<40} {'role':<6} {'state':<8} {'credits':>8}")
     for user in rows:
         state = "active" if user.active else "disabled"
-        click.echo(f"{user.id:>4}  {user.email:<40} {user.role:<6} {state:<8} {user.tokens:>8}")
+        click.echo(f"{user.id:>4}  {user.email:<40} {user.role:<6} {state:<8} {user.credits:>8}")
 
 
 @users_group.command("grant")
@@ -145,10 +163,33 @@ def users_grant(email: str, amount: int, note: str) -> None:
     user = users.find_by_email(email)
     if user is None:
         raise click.ClickException(f"No user with email {email!r}.")
-    credits.credit(user.id, amount, note=note)
+    try:
+        credits.credit(user.id, amount, note=note)
+    except credits.BalanceCapExceeded as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     db.session.refresh(user)
-    click.echo(f"{user.email} now has {user.tokens} credits.")
+    click.echo(f"{user.email} now has {user.credits} credits.")
+
+
+@users_group.command("logout")
+@click.argument("email", required=False)
+@click.option("--all", "everyone", is_flag=True, help="End the logins of every account.")
+@with_appcontext
+def users_logout(email: str | None, everyone: bool) -> None:
+    """End every login of one account (or of all with --all): each must log in again."""
+    from daydream.services import logins, users
+
+    if everyone == bool(email):
+        raise click.UsageError("Give one EMAIL or --all.")
+    if everyone:
+        click.echo(f"Ended {logins.end_everyone('ended by operator')} logins.")
+        return
+    user = users.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with email {email!r}.")
+    click.echo(f"Ended {logins.end_all(user, 'ended by operator')} logins of {user.email}.")
 
 
 @click.group("keys")
@@ -210,12 +251,50 @@ def keys_revoke(email: str, key_id: int) -> None:
     click.echo(f"Revoked key {key_id}.")
 
 
+@click.group("gallery")
+def gallery_group() -> None:
+    """Curate the public gallery."""
+
+
+@gallery_group.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--owner", "owner_email", default=None,
+              help="Account the images belong to (default: the first staff account).")
+@click.option("--feature", is_flag=True, help="Also feature the images on the landing page.")
+@with_appcontext
+def gallery_import(folder: Path, owner_email: str | None, feature: bool) -> None:
+    """Seed the gallery from a folder of images (reads A1111 parameters when present)."""
+    from sqlalchemy import select
+
+    from daydream.extensions import db
+    from daydream.models import Role, User
+    from daydream.services import gallery_import as importer
+
+    if owner_email:
+        owner = _user_or_fail(owner_email)
+    else:
+        owner = db.session.scalar(select(User).where(User.role == Role.STAFF.value)
+                                  .order_by(User.id).limit(1))
+        if owner is None:
+            raise click.ClickException(
+                "No staff account to own the images: create one with "
+                "`daydream users create EMAIL --staff`, or pass --owner EMAIL.")
+    report = importer.import_folder(folder, owner, featured=feature)
+    for name in report.imported:
+        click.echo(f"imported {name}")
+    for name, reason in report.skipped:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    click.echo(f"Imported {len(report.imported)} image(s) for {owner.email}; "
+               f"skipped {len(report.skipped)}.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach Daydream's commands to the app's CLI."""
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(users_group)
     app.cli.add_command(keys_group)
+    app.cli.add_command(gallery_group)
 
 
 def main() -> None:

@@ -1,57 +1,27 @@
-"""Per-app runtime objects: the queue, presence and live previews.
+"""Per-app runtime objects: the queue and the shared state (cancel flags, previews, presence).
 
 Created on first use (never at import or in ``create_app``) and kept on the app, so a test
-app gets its own and the embedded server one of each.
+app gets its own and each process one of each. With ``DAYDREAM_REDIS_URL`` both live in
+Redis and every process of the deployment sees the same; otherwise in this process's memory.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import Flask, current_app
 
 from daydream.queue import TaskQueue
-
-
-@dataclass
-class Presence:
-    """Which users have a page open, and since when they have none."""
-
-    started: float = field(default_factory=time.monotonic)
-    open_sockets: dict[int, int] = field(default_factory=dict)
-    last_seen: dict[int, float] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def connected(self, user_id: int) -> None:
-        """A page of the user connected."""
-        with self.lock:
-            self.open_sockets[user_id] = self.open_sockets.get(user_id, 0) + 1
-            self.last_seen[user_id] = time.monotonic()
-
-    def disconnected(self, user_id: int) -> None:
-        """A page of the user went away."""
-        with self.lock:
-            self.open_sockets[user_id] = max(0, self.open_sockets.get(user_id, 0) - 1)
-            self.last_seen[user_id] = time.monotonic()
-
-    def away_for(self, user_id: int) -> float:
-        """Seconds since the user last had a page open (0 while one is open)."""
-        with self.lock:
-            if self.open_sockets.get(user_id):
-                return 0.0
-            return time.monotonic() - self.last_seen.get(user_id, self.started)
+from daydream.shared import SharedState
 
 
 @dataclass
 class Runtime:
-    """What one Daydream app holds in memory while it runs."""
+    """What one Daydream process holds while it runs."""
 
     queue: TaskQueue
-    presence: Presence = field(default_factory=Presence)
-    # task id → the newest preview JPEG, for pages and A1111 clients that poll.
-    previews: dict[int, bytes] = field(default_factory=dict)
+    state: SharedState
     # The worker running in this process, if any (its engine names the loaded model).
     worker: object | None = None
 
@@ -65,16 +35,49 @@ def get_runtime(app: Flask | None = None) -> Runtime:
     with _lock:
         runtime = app.extensions.get("daydream.runtime")
         if runtime is None:
-            runtime = Runtime(queue=_make_queue(app))
+            runtime = Runtime(queue=_make_queue(app), state=_make_state(app))
             app.extensions["daydream.runtime"] = runtime
     return runtime
 
 
+def redis_client(app: Flask):
+    """A Redis client for the configured URL (it connects on first use)."""
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    # One quick retry, not redis-py's default of several with backoff: a worker checks the
+    # cancel flag at every step, and during an outage each check must fail fast.
+    return redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=10,
+                                socket_connect_timeout=2, health_check_interval=15,
+                                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1))
+
+
 def _make_queue(app: Flask) -> TaskQueue:
     from daydream.config import ConfigError
-    from daydream.queue.local import LocalQueue
 
     backend = app.config.get("QUEUE_BACKEND", "local")
-    if backend != "local":
-        raise ConfigError(f"DAYDREAM_QUEUE_BACKEND={backend!r} is not available; use 'local'.")
-    return LocalQueue(app.config["QUEUE_MAX"])
+    if backend == "local":
+        from daydream.queue.local import LocalQueue
+
+        # The database counts the bounds (exactly, under the charge's row lock); the queue
+        # itself never refuses a task that was accepted and charged.
+        return LocalQueue(maxsize=0)
+    if backend == "rq":
+        if not app.config.get("REDIS_URL"):
+            raise ConfigError("DAYDREAM_QUEUE_BACKEND=rq needs DAYDREAM_REDIS_URL.")
+        from daydream.queue.rq_backend import RQQueue
+
+        return RQQueue(redis_client(app), job_timeout=app.config["JOB_TIMEOUT"])
+    raise ConfigError(f"DAYDREAM_QUEUE_BACKEND={backend!r} is not available; "
+                      "use 'local' or 'rq'.")
+
+
+def _make_state(app: Flask) -> SharedState:
+    if app.config.get("REDIS_URL"):
+        from daydream.shared.redis import RedisState
+
+        return RedisState(redis_client(app))
+    from daydream.shared.memory import MemoryState
+
+    return MemoryState()

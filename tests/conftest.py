@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -16,9 +17,14 @@ from daydream import create_app  # noqa: E402
 from daydream.config import TestConfig  # noqa: E402
 from daydream.extensions import db as _db  # noqa: E402
 from daydream.models import User  # noqa: E402
+from daydream.services import archive_jobs  # noqa: E402
+from tests.library_factories import make_images  # noqa: E402,F401  (a fixture)
+from tests.mailbox import mailbox  # noqa: E402,F401  (a fixture)
 from tests.services import drop_postgres_schema, reset_postgres  # noqa: E402
 
 PASSWORD = "correct horse battery"
+# The database every test runs on unless it asks for one: `make test` runs the suite twice.
+TEST_DATABASE = os.environ.get("DAYDREAM_TEST_DATABASE", "sqlite")
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
@@ -28,8 +34,11 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """SQLite in the test's folder by default; ``indirect`` param "postgresql" for PostgreSQL."""
-    kind = getattr(request, "param", "sqlite")
+    """SQLite in the test's folder, or PostgreSQL with DAYDREAM_TEST_DATABASE=postgresql.
+
+    A test parametrized ``indirect`` with "sqlite" or "postgresql" gets that one regardless.
+    """
+    kind = getattr(request, "param", TEST_DATABASE)
     if kind == "postgresql":
         return reset_postgres()
     return f"sqlite:///{tmp_path / 'test.sqlite3'}"
@@ -42,6 +51,8 @@ def app_settings(database_url: str, tmp_path) -> dict:
     settings.update(
         SQLALCHEMY_DATABASE_URI=database_url,
         MEDIA_PATH=str(tmp_path / "media"),
+        # Rate-limit counters of one test never meet another's, even in a shared Redis.
+        RATE_LIMIT_NAMESPACE=f"daydream-test-{uuid.uuid4().hex}",
     )
     return settings
 
@@ -53,6 +64,9 @@ def app(app_settings: dict, tmp_path) -> Iterator[Flask]:
     with app.app_context():
         _db.create_all()
     yield app
+    # A background archive build still running would open a connection to a database that
+    # is about to go, and leave it for the garbage collector (a ResourceWarning on PG).
+    assert archive_jobs.wait_idle(app), "an archive build outlived its test"
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()
@@ -66,17 +80,17 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., User]:
-    """Factory: ``make_user(email=..., staff=False, tokens=None, password=PASSWORD)``."""
+    """Factory: ``make_user(email=..., staff=False, credits=None, password=PASSWORD)``."""
     counter = iter(range(1, 10_000))
 
     def factory(email: str | None = None, *, password: str = PASSWORD, staff: bool = False,
-                tokens: int | None = None, **fields) -> User:
+                credits: int | None = None, **fields) -> User:
         from daydream.services import users
 
         with app.app_context():
             user = users.create_user(
                 email or f"user{next(counter)}@example.com", password,
-                staff=staff, tokens=tokens, **fields,
+                staff=staff, starting_credits=credits, **fields,
             )
             _db.session.refresh(user)
             _db.session.expunge(user)
@@ -134,10 +148,13 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: f
 
 @pytest.fixture(scope="session")
 def demo_engine(tmp_path_factory):
-    """The real engine on the demo model, built and loaded once for the whole run."""
+    """The real engine on the demo model, built, loaded and warmed up once for the run."""
     from daydream.engine.pipeline import Engine
+    from daydream.runner import warm_up
 
-    return Engine.load(None, cache_dir=tmp_path_factory.mktemp("models"))
+    engine = Engine.load(None, cache_dir=tmp_path_factory.mktemp("models"))
+    warm_up(engine)  # as every worker does: no test's first task (or estimate) pays for it
+    return engine
 
 
 @pytest.fixture

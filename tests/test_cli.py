@@ -30,7 +30,7 @@ def test_db_upgrade_and_users_create_and_list(tmp_path):
     assert (tmp_path / "instance" / "daydream.sqlite3").exists()
     assert (tmp_path / "instance" / "secret_key").exists()
     created = run_cli(tmp_path, "users", "create", "Boss@Example.com", "--password-stdin",
-                      "--staff", "--tokens", "42", stdin="a fine password\n")
+                      "--staff", "--credits", "42", stdin="a fine password\n")
     assert created.returncode == 0, created.stderr
     assert "Created staff boss@example.com with 42 credits." in created.stdout
     listed = run_cli(tmp_path, "users", "list")
@@ -80,5 +80,13 @@ def test_users_grant(app, user):
     result = app.test_cli_runner().invoke(args=["users", "grant", user.email, "25"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert users.find_by_email(user.email).tokens == app.config["STARTING_CREDITS"] + 25
+        assert users.find_by_email(user.email).credits == app.config["STARTING_CREDITS"] + 25
         db.session.rollback()
+
+
+def test_users_create_takes_credits(app):
+    result = app.test_cli_runner().invoke(args=[
+        "users", "create", "ops@example.com", "--password-stdin", "--credits", "7"],
+        input="a fine password\n")
+    assert result.exit_code == 0, result.output
+    assert "Created user ops@example.com with 7 credits." in result.output

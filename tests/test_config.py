@@ -21,6 +21,21 @@ def test_environment_overrides(monkeypatch, tmp_path):
     assert app.config["QUEUE_MAX"] == 7
 
 
+def test_serving_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAYDREAM_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DAYDREAM_MEDIA_PATH", str(tmp_path / "shared-media"))
+    monkeypatch.setenv("DAYDREAM_WEB_THREADS", "16")
+    monkeypatch.setenv("DAYDREAM_SHUTDOWN_TIMEOUT", "5")
+    monkeypatch.setenv("DAYDREAM_IDEMPOTENCY_HOURS", "2")
+    app = create_app(Config, instance_path=tmp_path / "instance")
+    assert app.config["MEDIA_PATH"] == str(tmp_path / "shared-media")
+    assert (app.config["WEB_THREADS"], app.config["SHUTDOWN_TIMEOUT"],
+            app.config["IDEMPOTENCY_HOURS"]) == (16, 5, 2)
+    monkeypatch.delenv("DAYDREAM_MEDIA_PATH")
+    default = create_app(Config, instance_path=tmp_path / "instance")
+    assert default.config["MEDIA_PATH"] == str(tmp_path / "instance" / "media")
+
+
 def test_bad_number_in_environment_is_named(monkeypatch):
     monkeypatch.setenv("DAYDREAM_QUEUE_MAX", "many")
     with pytest.raises(ConfigError, match="DAYDREAM_QUEUE_MAX must be a whole number"):

@@ -16,17 +16,17 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], i
 def test_signup_grant_is_in_the_ledger(app, user):
     with app.app_context():
         fresh = db.session.get(User, user.id)
-        assert fresh.tokens == app.config["STARTING_CREDITS"]
-        assert credits.ledger_total(user.id) == fresh.tokens
+        assert fresh.credits == app.config["STARTING_CREDITS"]
+        assert credits.ledger_total(user.id) == fresh.credits
 
 
 def test_charge_and_refund(app, make_user):
-    user = make_user(tokens=100)
+    user = make_user(credits=100)
     with app.app_context():
         credits.charge(user.id, 30)
         credits.credit(user.id, 30, EntryKind.REFUND)
         db.session.commit()
-        assert db.session.get(User, user.id).tokens == 100
+        assert db.session.get(User, user.id).credits == 100
         assert credits.ledger_total(user.id) == 100
         kinds = [e.kind for e in db.session.scalars(
             select(CreditEntry).where(CreditEntry.user_id == user.id).order_by(CreditEntry.id))]
@@ -34,26 +34,26 @@ def test_charge_and_refund(app, make_user):
 
 
 def test_charge_beyond_balance_changes_nothing(app, make_user):
-    user = make_user(tokens=10)
+    user = make_user(credits=10)
     with app.app_context():
         with pytest.raises(credits.InsufficientCredits, match="needs 11 credits and you have 10"):
             credits.charge(user.id, 11)
         db.session.rollback()
-        assert db.session.get(User, user.id).tokens == 10
+        assert db.session.get(User, user.id).credits == 10
         assert credits.ledger_total(user.id) == 10
 
 
 def test_balance_cannot_go_negative_even_by_hand(app, make_user):
-    user = make_user(tokens=5)
+    user = make_user(credits=5)
     with app.app_context():
         with pytest.raises(IntegrityError):
-            db.session.execute(update(User).where(User.id == user.id).values(tokens=-1))
+            db.session.execute(update(User).where(User.id == user.id).values(credits=-1))
             db.session.flush()
         db.session.rollback()
 
 
 def test_concurrent_charges_never_overdraw(app, make_user):
-    user = make_user(tokens=100)
+    user = make_user(credits=100)
     outcomes: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(20)
@@ -78,5 +78,5 @@ def test_concurrent_charges_never_overdraw(app, make_user):
         thread.join(30)
     assert sorted(outcomes) == ["charged"] * 10 + ["refused"] * 10
     with app.app_context():
-        assert db.session.get(User, user.id).tokens == 0
+        assert db.session.get(User, user.id).credits == 0
         assert credits.ledger_total(user.id) == 0

@@ -46,3 +46,20 @@ def test_seed_holds_the_full_32_bit_range(app, make_user):
         db.session.add(task)
         db.session.commit()
         assert db.session.get(Task, task.id).seed == 2**32 - 1
+
+
+def test_an_image_belongs_to_its_tasks_owner(app, make_user):
+    """The library reads a person's images by ``image.user_id``: it is always the task's
+    owner, also when the code that made the image did not say."""
+    from daydream.models import Image
+
+    owner, other = make_user("owner@example.com"), make_user("other@example.com")
+    with app.app_context():
+        task = Task(user_id=owner.id, prompt="p", width=64, height=64, steps=2, guidance=7.0,
+                    scheduler="Euler", seed=1, cost=1)
+        db.session.add(task)
+        db.session.flush()
+        db.session.add(Image(task_id=task.id, path="a.png", thumb_path="a.webp", seed=1,
+                             width=64, height=64))
+        db.session.commit()
+        assert db.session.scalar(db.select(Image.user_id)) == owner.id != other.id

@@ -15,6 +15,9 @@ settings["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
 app = create_app(settings, instance_path=sys.argv[1])
 import daydream.services.tasks, daydream.services.recovery, daydream.engine.params
 import daydream.engine.metadata, daydream.worker
+import daydream.services.models, daydream.services.model_choice, daydream.engine.prompt
+daydream.services.models.scan_library(None, "daydream-demo-xl")
+daydream.engine.prompt.extract_loras("a <lora:x:0.5>")
 with app.app_context():
     from daydream.extensions import db
     db.create_all()

@@ -22,9 +22,12 @@ def test_navigation_for_user(client, auth, user):
     assert "Log out" in page and "credits" in page and 'href="/admin/"' not in page
 
 
-def test_subscribe_button_is_disabled(client):
+def test_the_allowance_plan_is_real_or_absent(app, client):
     page = client.get("/").get_data(as_text=True)
-    assert "Subscribe — not yet available" in page
+    assert "Subscribe — not yet available" not in page and "Daily allowance" not in page
+    app.config["DAILY_ALLOWANCE_USER"] = 150
+    page = client.get("/").get_data(as_text=True)
+    assert "Daily allowance" in page and "refills to 150 credits every day" in page
 
 
 def test_404_page(client):

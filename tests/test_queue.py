@@ -52,9 +52,72 @@ def test_pop_waits_for_a_push():
     assert queue.pop(timeout=5) == 7
 
 
-def test_cancel_flags():
-    queue = LocalQueue(maxsize=1)
-    queue.request_cancel(9)
-    assert queue.cancel_requested(9)
-    queue.clear_cancel(9)
-    assert not queue.cancel_requested(9)
+# Model affinity: A1 A2 B1 C1 C2 A3 with models m1 m2 m2 m1 m2 m1 (ids 1..6).
+MIXED = [(1, 1, "m1"), (2, 1, "m2"), (3, 2, "m2"), (4, 3, "m1"), (5, 3, "m2"), (6, 1, "m1")]
+
+
+def mixed_queue() -> LocalQueue:
+    queue = LocalQueue(maxsize=0)
+    for task_id, user, model in MIXED:
+        queue.push(task_id, user, model)
+    return queue
+
+
+def drain(queue: LocalQueue, capacity: int | None) -> tuple[list[int], int]:
+    """Pop everything as one worker holding ``capacity`` models (None: no affinity) that
+    starts with m1; the order and the number of model switches it paid."""
+    models = dict((task_id, model) for task_id, _, model in MIXED)
+    held, order, switches = ["m1"], [], 0
+    while len(queue):
+        task_id = queue.pop(0, held=None if capacity is None else set(held))
+        model = models[task_id]
+        if model not in held:
+            switches += 1
+            held = ([model] + held)[:capacity or 1]
+        else:
+            held = [model] + [m for m in held if m != model]
+        order.append(task_id)
+    return order, switches
+
+
+def test_affinity_runs_held_models_first_within_each_round():
+    order, switches = drain(mixed_queue(), capacity=1)
+    # Round 1: A1 and C1 (m1, held), then B1 (a switch to m2); round 2: A2 C2 on m2;
+    # round 3: A3 (a switch back).
+    assert order == [1, 4, 3, 2, 5, 6]
+    assert switches == 2
+    assert drain(mixed_queue(), capacity=None) == ([1, 3, 4, 2, 5, 6], 4)  # plain fair order
+
+
+def test_affinity_never_lets_a_person_get_two_turns_before_another_gets_one():
+    queue = LocalQueue(maxsize=0)
+    served = {1: 0, 2: 0}
+    for task_id in range(1, 11):
+        queue.push(task_id, 1, "held")  # someone with a batch on the held model
+    queue.push(100, 2, "other")  # one task that needs a switch
+    while len(queue):
+        task_id = queue.pop(0, held={"held"})
+        user = 2 if task_id == 100 else 1
+        served[user] += 1
+        waiting = {1: served[1] < 10, 2: served[2] < 1}
+        if all(waiting.values()):
+            assert abs(served[1] - served[2]) <= 1
+    assert served == {1: 10, 2: 1}
+
+
+def test_tasks_of_models_other_workers_hold_are_left_to_them():
+    queue = mixed_queue()
+    # This worker holds m1; another live worker holds m2: it never takes an m2 task, and a
+    # person's m2 task does not block their later m1 task.
+    taken = [queue.pop(0, held={"m1"}, elsewhere={"m2"}) for _ in range(3)]
+    assert taken == [1, 4, 6]
+    assert queue.pop(0, held={"m1"}, elsewhere={"m2"}) is None
+    assert sorted(queue.order()) == [2, 3, 5]
+    # Turns count whoever served them: A already had two, C one, B none.
+    assert [queue.pop(0, held={"m2"}, elsewhere={"m1"}) for _ in range(3)] == [3, 5, 2]
+
+
+def test_a_task_without_a_model_runs_anywhere_and_old_callers_still_push():
+    queue = LocalQueue(maxsize=0)
+    queue.push(1, 1)
+    assert queue.pop(0, held={"m1"}, elsewhere={"m2"}) == 1

@@ -1,12 +1,17 @@
 """The studio without a worker: validation, pricing, bounds, cancel of queued tasks."""
 
+import io
+
 import pytest
+from PIL import Image as PILImage
 from sqlalchemy import select
 
 from daydream.extensions import db
 from daydream.models import Task, User
 from daydream.services.credits import ledger_total
 from tests.conftest import SMALL
+from tests.library_factories import bulk_images
+from tests.querycount import count_for
 
 
 @pytest.fixture
@@ -18,8 +23,8 @@ def logged_in(client, auth, user):
 def balance(app, user):
     with app.app_context():
         fresh = db.session.get(User, user.id)
-        assert ledger_total(user.id) == fresh.tokens, "balance must equal the ledger"
-        return fresh.tokens
+        assert ledger_total(user.id) == fresh.credits, "balance must equal the ledger"
+        return fresh.credits
 
 
 def test_studio_needs_login(client):
@@ -108,7 +113,7 @@ def test_bad_strength_for_img2img(client, logged_in, png_bytes):
 
 
 def test_not_enough_credits(app, client, auth, make_user):
-    poor = make_user("poor@example.com", tokens=0)
+    poor = make_user("poor@example.com", credits=0)
     auth.login(poor.email)
     response = client.post("/studio/tasks", data=SMALL)
     assert response.status_code == 402
@@ -170,9 +175,97 @@ def test_other_users_task_is_404(client, auth, make_user, logged_in):
     assert client.get(f"/studio/tasks/{task_id}.zip").status_code == 404
 
 
-def test_timeline_shows_only_this_login_session(client, auth, logged_in):
-    client.post("/studio/tasks", data=SMALL)
+def test_the_studio_session_survives_logout_and_login(client, auth, logged_in):
+    # Issue 12: the timeline was scoped to the login, so every logout emptied it.
+    task_id = client.post("/studio/tasks", data=SMALL).json["task"]["id"]
     auth.logout()
     auth.login(logged_in.email)
     page = client.get("/studio/").get_data(as_text=True)
+    assert page.count('data-testid="task-card"') == 1 and task_id in page
+    assert "It stays when you log out" in page
+
+
+def test_new_session_starts_an_empty_timeline(app, client, logged_in):
+    task_id = client.post("/studio/tasks", data=SMALL).json["task"]["id"]
+    before = client.get("/studio/").get_data(as_text=True)
+    response = client.post("/studio/session")
+    assert response.status_code == 303
+    page = client.get("/studio/").get_data(as_text=True)
     assert 'data-testid="task-card"' not in page
+    assert "A new studio session has started" in page
+    with app.app_context():
+        sessionid = db.session.get(User, logged_in.id).sessionid
+    assert sessionid in page and sessionid not in before
+    assert client.get(f"/studio/tasks/{task_id}").status_code == 200, "earlier work stays"
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n "])
+def test_an_empty_prompt_is_refused_and_not_charged(app, client, logged_in, prompt):
+    before = balance(app, logged_in)
+    response = client.post("/studio/tasks", data={**SMALL, "prompt": prompt})
+    assert response.status_code == 400
+    assert "prompt is required" in response.json["error"]["details"]["prompt"]
+    assert balance(app, logged_in) == before
+    with app.app_context():
+        assert db.session.scalar(select(Task)) is None
+
+
+def test_sliders_match_what_the_api_accepts(client, logged_in):
+    page = client.get("/studio/").get_data(as_text=True)
+    spec = client.get("/api/v1/openapi.json").json
+    body = spec["components"]["schemas"]["TaskRequest"]["properties"]
+    assert f'name="cfg_scale" value="7.0" min="1.0" max="{body["cfg_scale"]["maximum"]}' in page
+    for side in ("width", "height"):
+        assert f'name="{side}"' in page and body[side]["multipleOf"] == 8
+        assert f'id="{side}" name="{side}" value="512" min="64" max="1024" step="8"' in page
+    assert "Each gets its own seed: the first uses the seed, the next seed + 1" in page
+    assert "they use seeds seed, seed+1" not in page
+
+
+def test_the_quote_prices_without_a_prompt(client, logged_in):
+    answer = client.post("/studio/quote", data={"width": "64", "height": "64", "steps": "2"})
+    assert answer.status_code == 200 and answer.json["cost"] >= 1
+    assert answer.json["affordable"] is True and answer.json["credits"] == 500
+    refused = client.post("/studio/quote", data={"width": "1024", "height": "1024"})
+    assert refused.status_code == 400
+    assert "at most 262144 pixels" in refused.json["error"]["message"]
+
+
+def test_task_files_are_their_owners(app, client, auth, logged_in, make_user, png_bytes):
+    mask = io.BytesIO()
+    image = PILImage.new("L", (96, 80), 0)
+    image.paste(255, (10, 10, 50, 50))
+    image.save(mask, "PNG")
+    mask.seek(0)
+    data = {**SMALL, "init_image": (png_bytes(), "start.png"), "mask": (mask, "mask.png")}
+    task = client.post("/studio/tasks", data=data, content_type="multipart/form-data").json
+    assert task["task"]["mode"] == "inpaint" and task["task"]["has_mask"] is True
+    task_id = task["task"]["id"]
+    for kind in ("init", "mask"):
+        response = client.get(f"/studio/tasks/{task_id}/{kind}.png")
+        assert response.status_code == 200 and response.mimetype == "image/png"
+        response.close()
+    assert 'data-testid="task-mask"' in client.get("/studio/").get_data(as_text=True)
+    auth.logout()
+    auth.login(make_user("other@example.com").email)
+    assert client.get(f"/studio/tasks/{task_id}/mask.png").status_code == 404
+
+
+def test_reuse_of_an_inpaint_task_brings_its_starting_image(app, client, logged_in, png_bytes):
+    first = client.post("/studio/tasks", data={**SMALL, "init_image": (png_bytes(), "a.png")},
+                        content_type="multipart/form-data").json["task"]
+    again = client.post("/studio/tasks", data={**SMALL, "init_task": first["id"]}).json["task"]
+    assert again["mode"] == "img2img" and again["has_init_image"] is True
+
+
+def test_timeline_queries_do_not_grow_with_its_tasks(app, client, logged_in):
+    """The studio page and its JSON run the same statements for 2 tasks as for 40 (no N+1)."""
+    with app.app_context():
+        bulk_images(logged_in.id, 4, per_task=2, sessionid=logged_in.sessionid)
+    few = {url: count_for(app, client, url) for url in ("/studio/", "/studio/state")}
+    with app.app_context():
+        bulk_images(logged_in.id, 76, per_task=2, sessionid=logged_in.sessionid)
+    many = {url: count_for(app, client, url) for url in ("/studio/", "/studio/state")}
+    assert many == few, f"statements with 2 tasks: {few}, with 40: {many}"
+    assert client.get("/studio/").get_data(as_text=True).count('data-testid="thumbnail"') == 80
+    assert len(client.get("/studio/state").json["tasks"]) == 40

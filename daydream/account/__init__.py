@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__, template_folder="templates")
 
-from daydream.account import keys, routes  # noqa: E402,F401  (registers the views)
+from daydream.account import archive, credits, data, keys, routes, sessions  # noqa: E402,F401,I001

@@ -66,3 +66,27 @@ class ApiKeyForm(FlaskForm):
         "Key name",
         validators=[DataRequired("Give the key a name."), Length(max=64)],
     )
+
+
+class DeleteImagesForm(FlaskForm):
+    """Confirm deleting every image with the password."""
+
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])
+
+
+class DeleteAccountForm(FlaskForm):
+    """Confirm deleting the account with the password and a tick."""
+
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password.")])
+    understood = BooleanField(
+        "I understand that my images, tasks and keys are deleted and cannot come back",
+        validators=[DataRequired("Tick the box to confirm.")])
+
+
+class VoucherForm(FlaskForm):
+    """A voucher code to redeem."""
+
+    code = StringField(
+        "Voucher code",
+        validators=[DataRequired("Enter a voucher code."), Length(max=64)],
+    )

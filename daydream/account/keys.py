@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, session, url_for
 from flask_login import current_user
 
 from daydream.account import bp
@@ -22,9 +22,10 @@ def create_key():
     except apikeys.ApiKeyError as error:
         form.name.errors.append(str(error))
         return _render("keys", 400, key_form=form)
-    # Rendered, not redirected: the full key must never sit in a URL, a flash or a log.
-    return _render("keys", 200, key_form=ApiKeyForm(prefix="key", formdata=None),
-                   new_key=key, new_token=token)
+    # Post/redirect/get, so a reload cannot make a second key. The key rides in the signed
+    # session cookie (never a URL, a flash or a log) and the next page takes it out: shown once.
+    session["new_api_key"] = {"name": key.name, "token": token}
+    return redirect(url_for("account.index", tab="keys"), code=303)
 
 
 @bp.post("/keys/<int:key_id>/revoke")

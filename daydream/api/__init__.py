@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, template_folder="templates")
 
-from daydream.api import routes  # noqa: E402,F401  (registers the views)
+from daydream.api import library, routes  # noqa: E402,F401  (registers the views)

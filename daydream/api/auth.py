@@ -36,13 +36,12 @@ def authenticate(challenge: str = 'Bearer realm="daydream"'):
     if not user.active:
         return api_error(403, "account_disabled",
                          "This account is disabled; its API keys do not work.")
-    wait = ratelimit.limiter().hit(key.id)
+    wait = ratelimit.api_wait(key.id, user.id)
     if wait:
-        limit = ratelimit.limiter().per_minute
         return api_error(429, "rate_limited",
-                         f"Too many requests with this key (limit {limit} a minute). "
-                         f"Retry in {wait} s.", {"retry_after": wait},
-                         headers={"Retry-After": str(wait)})
+                         "Too many requests with this key or account (see the rate limits "
+                         f"in the API documentation). Retry in {wait} s.",
+                         {"retry_after": wait}, headers={"Retry-After": str(wait)})
     g.api_key = key
     g.api_user = user
     return None

@@ -11,6 +11,7 @@ from flask import current_app, request
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from daydream.services import safetext
 from daydream.services.uploads import InitImage, UploadError, read_init_image
 
 
@@ -43,6 +44,10 @@ def json_body(status: int = 400) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiProblem(status, "invalid_json",
                          f"The request body must be a JSON object, not {_kind(data)}.")
+    field = safetext.first_unstorable(data)
+    if field:
+        message = safetext.MESSAGE.format(field=field)
+        raise ApiProblem(status, "invalid_text", message, {field: message})
     return data
 
 
@@ -148,3 +153,9 @@ def decode_base64(value: str, field: str) -> bytes:
 def decode_image(value: str, field: str = "init_image") -> InitImage:
     """A base64 image, checked by its content and re-encoded (see ``read_init_image``)."""
     return read_init_image(decode_base64(value, field), current_app.config["MAX_UPLOAD_PIXELS"])
+
+
+def decode_mask(value: str, field: str = "mask") -> InitImage:
+    """A base64 inpainting mask, kept greyscale (white = repaint; see ``read_init_image``)."""
+    return read_init_image(decode_base64(value, field), current_app.config["MAX_UPLOAD_PIXELS"],
+                           mask=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from daydream.engine.demo import DEMO_NAME
+from daydream.engine.demo import DEMO_INPAINT_NAME, DEMO_NAME
 from daydream.engine.params import SCHEDULERS
 from daydream.extensions import db
 from daydream.models import Task, TaskState
@@ -28,9 +28,13 @@ def version() -> str:
 
 def model_name() -> str:
     """The loaded model's name, or (before the worker has loaded it) the configured one's."""
-    engine = getattr(get_runtime().worker, "engine", None)
+    runtime = get_runtime()
+    engine = getattr(runtime.worker, "engine", None)
     if getattr(engine, "model_name", None):
         return engine.model_name
+    loaded = sorted({name for names in runtime.state.models().values() for name in names})
+    if loaded:
+        return loaded[0]
     configured = current_app.config.get("MODEL")
     if not configured:
         return DEMO_NAME
@@ -44,7 +48,7 @@ def model_name() -> str:
 
 def is_demo() -> bool:
     """Whether the server runs the random-weight demo model (its images are noise)."""
-    return model_name() == DEMO_NAME
+    return model_name() in (DEMO_NAME, DEMO_INPAINT_NAME)
 
 
 def limits_view() -> dict:
@@ -66,8 +70,13 @@ def server_info() -> dict:
     running = db.session.scalar(
         select(func.count(Task.id)).where(Task.state == TaskState.RUNNING.value)) or 0
     model = {"name": model_name(), "demo": is_demo()}
+    workers = get_runtime().state.models()
+    held = sorted({name for names in workers.values() for name in names})
+    models = [{"name": name, "demo": name == DEMO_NAME,
+               "workers": sum(1 for names in workers.values() if name in names)}
+              for name in held] or [model]
     return {
-        "name": "Daydream", "version": version(), "model": model, "models": [model],
+        "name": "Daydream", "version": version(), "model": model, "models": models,
         "schedulers": list(SCHEDULERS), "limits": limits_view(),
         "queue": {"waiting": len(get_runtime().queue), "running": running,
                   "max": current_app.config["QUEUE_MAX"],

@@ -17,8 +17,18 @@ _ERRORS = {
     404: "No such task or image among yours.",
     409: "The task has already finished.",
     413: "The request body is too large.",
+    422: "This Idempotency-Key was already used for a different request; nothing was done.",
     429: "Too many requests (this key's rate limit, or your unfinished-task limit).",
     503: "The queue is full; try again later.",
+}
+
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Any unique string (a UUID) for this submission. Retrying with the same key "
+    "and body returns the task the first attempt created, charged once; the same key with "
+    "another body is refused (422). Remembered for DAYDREAM_IDEMPOTENCY_HOURS (24).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
 }
 
 
@@ -53,6 +63,48 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _library_paths(image_id: dict) -> dict:
+    """The library: every image across sessions, favourites, ZIP and delete."""
+    params = [{"name": name, "in": "query", "required": False, "schema": schema}
+              for name, schema in schemas.LIBRARY_PARAMETERS.items()]
+    ids_body = {"required": True, "content": {"application/json": {"schema": schemas.IMAGE_IDS}}}
+    return {
+        "/api/v1/library": {"get": {
+            "operationId": "listLibrary",
+            "summary": "Your images across all sessions, newest first, filtered",
+            "description": "Keyset-paged: pass next_cursor as before= for the next page.",
+            "parameters": params,
+            "responses": {"200": _json(_ref("LibraryPage"), "One page of images."),
+                          **_errors(400)},
+        }},
+        "/api/v1/images/{image_id}/favourite": {"post": {
+            "operationId": "favouriteImage", "summary": "Mark or unmark a favourite",
+            "parameters": [image_id],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": schemas.FAVOURITE_REQUEST}}},
+            "responses": {"200": _json(_ref("LibraryImage"), "The image."),
+                          **_errors(400, 404)},
+        }},
+        "/api/v1/images/{image_id}": {"delete": {
+            "operationId": "deleteImage", "summary": "Delete one image (file and row)",
+            "parameters": [image_id],
+            "responses": {"200": _json(schemas.DELETED, "Deleted."), **_errors(404)},
+        }},
+        "/api/v1/library/delete": {"post": {
+            "operationId": "deleteImages", "summary": "Delete several images",
+            "requestBody": ids_body,
+            "responses": {"200": _json(schemas.DELETED, "How many were deleted."),
+                          **_errors(400)},
+        }},
+        "/api/v1/library/zip": {"post": {
+            "operationId": "downloadImagesZip", "summary": "Download several images as a ZIP",
+            "requestBody": ids_body,
+            "responses": {"200": _binary("application/zip", "A ZIP of the PNGs."),
+                          **_errors(400, 404)},
+        }},
+    }
+
+
 def build(limits: Limits) -> dict:
     """The whole document for a deployment with these limits."""
     task_id = _path_id("task_id", "The task's id (as returned on submission).")
@@ -65,14 +117,19 @@ def build(limits: Limits) -> dict:
                 "operationId": "submitTask", "summary": "Submit a task (or price it)",
                 "description": "Validates, charges and queues a task; answers at once with "
                 "its id, place in the queue, ETA and cost. With dry_run, only prices it.",
+                "parameters": [_IDEMPOTENCY_KEY],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": _ref("TaskRequest")}}},
                 "responses": {
                     "202": _json(_ref("Task"), "Accepted and queued.",
                                  {"Location": {"description": "The task's URL.",
-                                               "schema": {"type": "string"}}}),
+                                               "schema": {"type": "string"}},
+                                  "Idempotent-Replayed": {
+                                      "description": "\"true\" when this answer is the "
+                                      "task an earlier request with the same key created.",
+                                      "schema": {"type": "string"}}}),
                     "200": _json(_ref("Quote"), "dry_run: the price and ETA, nothing charged."),
-                    **_errors(400, 402, 413, 503)},
+                    **_errors(400, 402, 413, 422, 503)},
             },
             "get": {
                 "operationId": "listTasks", "summary": "List your tasks, newest first",
@@ -110,6 +167,7 @@ def build(limits: Limits) -> dict:
             "parameters": [image_id],
             "responses": {"200": _binary("image/webp", "The thumbnail."), **_errors(404)},
         }},
+        **_library_paths(image_id),
         "/api/v1/account": {"get": {
             "operationId": "getAccount", "summary": "Your account: credits and limits",
             "responses": {"200": _json(_ref("Account"), "Your account."), **_errors()},
@@ -133,7 +191,8 @@ def build(limits: Limits) -> dict:
                 "TaskRequest": schemas.task_request(limits), "Task": schemas.TASK,
                 "TaskList": schemas.TASK_LIST, "Quote": schemas.QUOTE,
                 "Image": schemas.IMAGE, "Account": schemas.ACCOUNT, "Info": schemas.INFO,
-                "Error": schemas.ERROR,
+                "Error": schemas.ERROR, "LibraryImage": schemas.LIBRARY_IMAGE,
+                "LibraryPage": schemas.LIBRARY_PAGE,
             },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer",

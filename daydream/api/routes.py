@@ -7,17 +7,26 @@ from pathlib import Path
 
 from flask import jsonify, render_template, request, send_file
 
-from daydream.api import auth, bp, openapi, queries, schemas, serialize
-from daydream.api.common import ApiProblem, check, decode_image, json_body, query_params
+from daydream.api import auth, bp, choice, openapi, queries, schemas, serialize
+from daydream.api.common import (
+    ApiProblem,
+    check,
+    decode_image,
+    decode_mask,
+    json_body,
+    query_params,
+)
 from daydream.api.info import server_info
 from daydream.engine.errors import ParamError
 from daydream.errors import api_error
+from daydream.generation.request import Mode
 from daydream.models import Task
-from daydream.services import archives, storage, tasks
+from daydream.security import public_base_url
+from daydream.services import access, archives, idempotency, storage, tasks
 from daydream.services.uploads import UploadError
 
 PUBLIC = {"api.openapi_json", "api.docs"}
-NOT_GENERATION_FIELDS = ("init_image", "dry_run")
+NOT_GENERATION_FIELDS = ("init_image", "mask", "dry_run", "model")
 
 
 @bp.before_request
@@ -56,7 +65,7 @@ def refused(error: tasks.SubmissionRefused):
 
 
 def _task_or_404(task_id: str) -> Task:
-    task = tasks.find_for(auth.current(), task_id)
+    task = access.find_task(auth.current(), task_id)
     if task is None:
         raise ApiProblem(404, "not_found", "No such task among yours.")
     return task
@@ -72,7 +81,7 @@ def openapi_json():
 def docs():
     """The API documentation page, with curl and Python examples."""
     spec = openapi.build(tasks.limits())
-    return render_template("api/docs.html", spec=spec, base_url=request.host_url.rstrip("/"))
+    return render_template("api/docs.html", spec=spec, base_url=public_base_url())
 
 
 @bp.post("/v1/tasks")
@@ -80,15 +89,41 @@ def submit_task():
     """Submit a task: 202 with its id, state, place in the queue, ETA and cost."""
     body = json_body()
     check(schemas.task_request(tasks.limits()), body)
-    init = decode_image(body["init_image"]) if body.get("init_image") else None
-    data = {k: v for k, v in body.items() if k not in NOT_GENERATION_FIELDS}
     user = auth.current()
+    model = choice.checkpoint(body.get("model"), "model", user)
+    choice.check_prompt_loras(body.get("prompt"))
+    init = decode_image(body["init_image"]) if body.get("init_image") else None
+    mask = decode_mask(body["mask"], "mask") if body.get("mask") else None
+    data = {k: v for k, v in body.items() if k not in NOT_GENERATION_FIELDS}
     if body.get("dry_run"):
-        quote = tasks.quote(data, img2img=init is not None)
-        return jsonify(serialize.quote_view(quote, user, init is not None))
-    task = tasks.submit(user, data, init=init, source="api")
-    location = {"Location": f"/api/v1/tasks/{task.uuid}"}
-    return jsonify(serialize.task_view(task)), 202, location
+        quote = tasks.quote(data, Mode.of(init is not None, mask is not None), model)
+        return jsonify(serialize.quote_view(quote, user))
+    raw_key = request.headers.get(idempotency.HEADER)
+    if raw_key is None:
+        task, replayed = tasks.submit(user, data, init=init, source="api", mask=mask,
+                                      model=model), False
+    else:
+        task, replayed = idempotency.submit_once(
+            user, _idempotency_key(raw_key), idempotency.fingerprint(body),
+            lambda claim: tasks.submit(user, data, init=init, source="api", claim=claim,
+                                       mask=mask, model=model))
+    headers = {"Location": f"/api/v1/tasks/{task.uuid}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return jsonify(serialize.task_view(task)), 202, headers
+
+
+def _idempotency_key(raw: str) -> str:
+    try:
+        return idempotency.check_key(raw)
+    except idempotency.InvalidKey as error:
+        raise ApiProblem(400, "invalid_idempotency_key", str(error)) from error
+
+
+@bp.errorhandler(idempotency.KeyReused)
+def idempotency_key_reused(error: idempotency.KeyReused):
+    """The same Idempotency-Key with a different request body: nothing was submitted."""
+    return api_error(422, "idempotency_key_reused", str(error))
 
 
 @bp.get("/v1/tasks")

@@ -9,6 +9,7 @@ from daydream.api.info import limits_view
 from daydream.extensions import db
 from daydream.models import ApiKey, Image, Task, TaskState, User
 from daydream.services import tasks
+from daydream.services.models import ModelEntry
 
 
 def image_view(image: Image) -> dict:
@@ -16,6 +17,17 @@ def image_view(image: Image) -> dict:
     view = tasks.image_view(image)
     view["url"] = url_for("api.image_png", image_id=image.uuid)
     view["thumb_url"] = url_for("api.image_thumb", image_id=image.uuid)
+    return view
+
+
+def library_image_view(image: Image) -> dict:
+    """One library image: settings, favourite, and API download URLs."""
+    from daydream.services.library import image_details
+
+    view = image_details(image)
+    view["url"] = url_for("api.image_png", image_id=image.uuid)
+    view["thumb_url"] = url_for("api.image_thumb", image_id=image.uuid)
+    view["zip_url"] = url_for("api.task_zip", task_id=image.task.uuid)
     return view
 
 
@@ -34,15 +46,22 @@ def task_view(task: Task, where: dict | None = None) -> dict:
     return view
 
 
-def quote_view(quote: tasks.Quote, user: User, img2img: bool) -> dict:
+def quote_view(quote: tasks.Quote, user: User) -> dict:
     """A dry run: what the task would cost and when it would be done, nothing charged."""
     return {
-        "dry_run": True, "mode": "img2img" if img2img else "txt2img", "cost": quote.cost,
-        "credits": user.tokens, "affordable": user.tokens >= quote.cost,
+        "dry_run": True, "mode": quote.mode.value, "cost": quote.cost,
+        "credits": user.credits, "affordable": user.credits >= quote.cost,
         "eta": round(quote.queue_seconds + quote.seconds, 1),
         "queue_seconds": round(quote.queue_seconds, 1), "run_seconds": round(quote.seconds, 1),
-        "params": quote.params.to_dict(),
+        "params": quote.values, "model": model_view(quote.model),
     }
+
+
+def model_view(entry: ModelEntry | None) -> dict | None:
+    """A model as quotes show it: its name, display name and price factor."""
+    if entry is None:
+        return None
+    return {"name": entry.name, "title": entry.title, "price_factor": entry.price}
 
 
 def account_view(user: User, key: ApiKey) -> dict:
@@ -52,8 +71,9 @@ def account_view(user: User, key: ApiKey) -> dict:
         Task.user_id == user.id, Task.state.in_(TaskState.unfinished()))) or 0
     return {
         "id": user.uuid, "email": user.email, "display_name": user.display_name,
-        "role": user.role, "credits": user.tokens, "unfinished_tasks": unfinished,
+        "role": user.role, "credits": user.credits, "unfinished_tasks": unfinished,
         "limits": limits_view(),
-        "rate_limit": {"per_minute": cfg["API_RATE_LIMIT"], "burst": cfg["API_RATE_BURST"]},
+        "rate_limit": {"per_minute": cfg["API_RATE_LIMIT"], "burst": cfg["API_RATE_BURST"],
+                       "account_per_minute": cfg["API_ACCOUNT_RATE_LIMIT"]},
         "key": {"name": key.name, "prefix": key.prefix},
     }

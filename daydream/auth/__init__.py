@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-from daydream.auth import routes  # noqa: E402,F401  (registers the views)
+from daydream.auth import recovery, routes  # noqa: E402,F401  (registers the views)

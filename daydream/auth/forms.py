@@ -31,6 +31,8 @@ class RegisterForm(FlaskForm):
         validators=[DataRequired("Repeat the password."),
                     EqualTo("password", "The passwords do not match.")],
     )
+    # Shown only when the sign-up policy is "voucher".
+    voucher = StringField("Voucher code", validators=[Optional(), Length(max=64)])
 
 
 class LoginForm(FlaskForm):
@@ -41,3 +43,28 @@ class LoginForm(FlaskForm):
         "Password", validators=[DataRequired("Enter your password."), Length(max=1024)]
     )
     remember = BooleanField("Remember me")
+
+
+class ForgotForm(FlaskForm):
+    """The address to send a password reset link to."""
+
+    email = EmailField("Email", validators=[DataRequired("Enter your email."), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    """A new password, twice."""
+
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+                   message=f"Use between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} "
+                   "characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired("Repeat the password."),
+                    EqualTo("password", "The passwords do not match.")],
+    )

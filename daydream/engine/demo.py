@@ -11,12 +11,17 @@ import json
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from daydream.engine.configs import bytes_to_unicode, move_into_place
 
 DEMO_NAME = "daydream-demo"
+SDXL_DEMO_NAME = "daydream-demo-xl"  # built by demo_xl.py
+# The same demo as a dedicated inpainting checkpoint (9-channel UNet: latents, mask, masked
+# image), so both inpainting paths run offline; load it with DAYDREAM_MODEL=daydream-demo-inpaint.
+DEMO_INPAINT_NAME = "daydream-demo-inpaint"
 # Bump when the architecture or the build changes, so old folders are rebuilt.
 DEMO_VERSION = 1
 _MARKER = "daydream-demo.json"
@@ -77,19 +82,42 @@ def write_demo_tokenizer(folder: Path) -> int:
     return len(vocab)
 
 
-def is_demo_folder(folder: Path) -> bool:
-    """True when ``folder`` holds a complete demo model of the current version."""
+def demo_name(folder: Path) -> str | None:
+    """The demo's name (plain or inpainting) when ``folder`` holds a complete demo model of
+    the current version, else None."""
     try:
         marker = json.loads((folder / _MARKER).read_text("utf-8"))
     except (OSError, ValueError):
-        return False
-    return marker.get("version") == DEMO_VERSION and (folder / "model_index.json").is_file()
+        return None
+    if marker.get("version") != DEMO_VERSION or not (folder / "model_index.json").is_file():
+        return None
+    name = DEMO_INPAINT_NAME if marker.get("inpaint") else DEMO_NAME
+    # The SDXL demo shares the marker file; its name keeps it from passing as this demo.
+    return name if marker.get("name", DEMO_NAME) == name else None
 
 
-def build_demo_model(target: Path, *, force: bool = False) -> Path:
-    """Build the demo pipeline into ``target`` once (atomically) and return the folder."""
-    target = Path(target)
-    if is_demo_folder(target) and not force:
+def is_demo_folder(folder: Path, *, inpaint: bool = False) -> bool:
+    """True when ``folder`` holds a complete demo model (of that kind) of the current version."""
+    return demo_name(folder) == (DEMO_INPAINT_NAME if inpaint else DEMO_NAME)
+
+
+def build_demo_model(target: Path, *, force: bool = False, inpaint: bool = False) -> Path:
+    """Build the demo pipeline (``inpaint``: its inpainting variant) into ``target`` once
+    (atomically) and return the folder."""
+    return build_once(
+        Path(target),
+        lambda folder: is_demo_folder(folder, inpaint=inpaint),
+        lambda folder: _build_into(folder, inpaint),
+        force=force,
+    )
+
+
+def build_once(
+    target: Path, complete: Callable[[Path], bool], build: Callable[[Path], None],
+    *, force: bool = False,
+) -> Path:
+    """Run ``build`` into a staging folder renamed to ``target``, unless already complete."""
+    if complete(target) and not force:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".demo-", dir=target.parent))
@@ -98,19 +126,22 @@ def build_demo_model(target: Path, *, force: bool = False) -> Path:
         # Weights come from torch's global RNG: two threads building at once would draw
         # from the same stream and both get different weights. Other processes are safe.
         with _BUILD_LOCK:
-            _build_into(staging)
-        move_into_place(staging, target, is_demo_folder)
+            build(staging)
+        if force and target.exists():
+            shutil.rmtree(target)
+        move_into_place(staging, target, complete)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
-def _build_into(folder: Path) -> None:
+def _build_into(folder: Path, inpaint: bool = False) -> None:
     """Create the random components with a fixed seed and save them as a diffusers folder."""
     import torch
     from diffusers import (
         AutoencoderKL,
         PNDMScheduler,
+        StableDiffusionInpaintPipeline,
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
@@ -137,10 +168,11 @@ def _build_into(folder: Path) -> None:
     # Fork the RNG so building the demo never disturbs the caller's random state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_SEED)
-        unet = UNet2DConditionModel(**UNET_CONFIG)
+        unet = UNet2DConditionModel(**{**UNET_CONFIG, "in_channels": 9 if inpaint else 4})
         vae = AutoencoderKL(**VAE_CONFIG)
         text_encoder = CLIPTextModel(text_config)
-    pipe = StableDiffusionPipeline(
+    kind = StableDiffusionInpaintPipeline if inpaint else StableDiffusionPipeline
+    pipe = kind(
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
@@ -161,5 +193,6 @@ def _build_into(folder: Path) -> None:
         if bars:
             hf_logging.enable_progress_bar()
     (folder / _MARKER).write_text(
-        json.dumps({"name": DEMO_NAME, "version": DEMO_VERSION, "weights": "random"}), "utf-8"
+        json.dumps({"name": DEMO_INPAINT_NAME if inpaint else DEMO_NAME, "inpaint": inpaint,
+                    "version": DEMO_VERSION, "weights": "random"}), "utf-8"
     )

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from daydream.engine.configs import sd15_config_folder
-from daydream.engine.demo import DEMO_NAME, build_demo_model, is_demo_folder
+from daydream.engine.demo import (
+    DEMO_INPAINT_NAME,
+    DEMO_NAME,
+    SDXL_DEMO_NAME,
+    build_demo_model,
+    demo_name,
+)
+from daydream.engine.demo_xl import build_sdxl_demo_model, is_sdxl_demo_folder
 from daydream.engine.errors import ModelLoadError
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
@@ -55,6 +62,7 @@ class LoadedModel:
     is_demo: bool
     source: str  # "demo", "folder", "single-file" or "hub-cache"
     architecture: str  # "sd1", "demo", "sd2", "sdxl" or the pipeline class for folders
+    path: Path | None = None  # the file or folder loaded (None for hub ids)
 
 
 @contextlib.contextmanager
@@ -262,19 +270,28 @@ def load_model(
 
 def _load(model: Any, cache_dir: Path, dtype: Any, config: str | None) -> LoadedModel:
     """Dispatch on what ``model`` names; see ``load_model``."""
-    if model is None or str(model).strip() == "":
+    if model is None or str(model).strip() in ("", DEMO_NAME):
         folder = build_demo_model(cache_dir / "demo")
         pipe, _ = _folder_pipeline(folder, dtype)
-        return LoadedModel(pipe, DEMO_NAME, True, "demo", "demo")
+        return LoadedModel(pipe, DEMO_NAME, True, "demo", "demo", folder)
+    if str(model).strip() == SDXL_DEMO_NAME:
+        folder = build_sdxl_demo_model(cache_dir / "demo-xl")
+        pipe, _ = _folder_pipeline(folder, dtype)
+        return LoadedModel(pipe, SDXL_DEMO_NAME, True, "demo", "sdxl", folder)
+    if str(model).strip() == DEMO_INPAINT_NAME:
+        folder = build_demo_model(cache_dir / "demo-inpaint", inpaint=True)
+        pipe, _ = _folder_pipeline(folder, dtype)
+        return LoadedModel(pipe, DEMO_INPAINT_NAME, True, "demo", "demo", folder)
     text = os.path.expanduser(str(model).strip())
     path = Path(text)
     if path.is_dir():
         pipe, arch = _folder_pipeline(path, dtype)
-        name = DEMO_NAME if is_demo_folder(path) else path.resolve().name
-        return LoadedModel(pipe, name, is_demo_folder(path), "folder", arch)
+        demo = _demo_name(path)
+        name = demo or path.resolve().name
+        return LoadedModel(pipe, name, demo is not None, "folder", arch, path)
     if path.is_file():
         pipe, arch = _single_file_pipeline(path, cache_dir, dtype, config)
-        return LoadedModel(pipe, path.stem, arch == "demo", "single-file", arch)
+        return LoadedModel(pipe, path.stem, arch == "demo", "single-file", arch, path)
     if _looks_like_path(text):
         raise ModelLoadError(f"model path {text!r} does not exist (no such file or folder)")
     folder = _cached_hub_folder(text)
@@ -287,7 +304,13 @@ def _load(model: Any, cache_dir: Path, dtype: Any, config: str | None) -> Loaded
             f"models: fetch it first with `hf download {text}`"
         )
     pipe, arch = _folder_pipeline(folder, dtype)
-    return LoadedModel(pipe, text, False, "hub-cache", arch)
+    return LoadedModel(pipe, text, False, "hub-cache", arch, folder)
+
+
+def _demo_name(folder: Path) -> str | None:
+    """The built-in name of a demo model folder (SD 1.x, its inpainting variant or SDXL),
+    None for other folders."""
+    return demo_name(folder) or (SDXL_DEMO_NAME if is_sdxl_demo_folder(folder) else None)
 
 
 def check_supported(pipe: Any, name: str) -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "Limits",
     "ParamError",
     "canonical_scheduler",
+    "hires_size",
     "validate",
     "validate_params",
 ]
@@ -65,7 +66,20 @@ class GenerationParams:
     samples: int = 1
     seed: int | None = None
     scheduler: str = "Euler a"
-    strength: float = 0.75  # img2img only: how much of the init image is re-noised
+    strength: float = 0.75  # img2img/inpaint, and the hires pass: how much is re-noised
+    n_iter: int = 1  # batches of ``samples`` run one after another; seeds continue
+    # Inpainting (when a mask is given): white = repaint.
+    mask_blur: int = 4
+    inpainting_fill: str = "original"  # fill | original | latent noise | latent nothing
+    inpaint_full_res: bool = False  # repaint only the masked area, at full width × height
+    inpaint_full_res_padding: int = 32
+    # Hires fix (txt2img): a second img2img pass at the larger size.
+    enable_hr: bool = False
+    hr_scale: float = 2.0
+    hr_upscaler: str = "Latent"  # Latent | Lanczos
+    hr_second_pass_steps: int = 0  # 0: the same as ``steps``
+    hr_resize_x: int = 0
+    hr_resize_y: int = 0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GenerationParams:
@@ -108,6 +122,21 @@ ENGINE_LIMITS = Limits(
 )
 
 
+def hires_size(values: Mapping[str, Any]) -> tuple[int, int]:
+    """The hires pass's size: hr_resize_x/y when set (one alone keeps the aspect ratio),
+    else width and height × hr_scale; rounded down to multiples of 8, as A1111 does."""
+    width, height = int(values["width"]), int(values["height"])
+    x, y = int(values.get("hr_resize_x") or 0), int(values.get("hr_resize_y") or 0)
+    if x and y:
+        return x, y
+    if x:
+        return x, int(height * x / width) // 8 * 8
+    if y:
+        return int(width * y / height) // 8 * 8, y
+    scale = float(values.get("hr_scale") or 1)
+    return int(width * scale) // 8 * 8, int(height * scale) // 8 * 8
+
+
 def canonical_scheduler(name: str) -> str | None:
     """Return the canonical A1111 name for ``name`` (case-insensitive, aliases), or None."""
     key = " ".join(str(name).split()).lower()
@@ -117,7 +146,7 @@ def canonical_scheduler(name: str) -> str | None:
     return _ALIASES.get(key.replace(" ", "_"))
 
 
-def _as_int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     """Coerce ints, integral floats and digit strings; None when not a whole number."""
     if isinstance(value, bool):
         return None
@@ -133,12 +162,15 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-def _as_float(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     """Coerce numbers and numeric strings to a finite float; None otherwise."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float (401 digits) is no number here
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -184,7 +216,7 @@ def validate_params(
             out[name] = text
 
     for name in ("width", "height"):
-        side = _as_int(getattr(params, name))
+        side = as_int(getattr(params, name))
         if side is None or side % 8 or not limits.min_side <= side <= limits.max_side:
             errors[name] = (
                 f"{name} must be a multiple of 8 between {limits.min_side} and {limits.max_side}"
@@ -197,7 +229,7 @@ def validate_params(
             f"(asked {out['width']}x{out['height']} = {out['width'] * out['height']})"
         )
 
-    steps = _as_int(params.steps)
+    steps = as_int(params.steps)
     if steps is None or not limits.min_steps <= steps <= limits.max_steps:
         errors["steps"] = (
             f"steps must be a whole number between {limits.min_steps} and {limits.max_steps}"
@@ -205,7 +237,7 @@ def validate_params(
     else:
         out["steps"] = steps
 
-    cfg = _as_float(params.cfg_scale)
+    cfg = as_float(params.cfg_scale)
     if cfg is None or not limits.min_cfg <= cfg <= limits.max_cfg:
         errors["cfg_scale"] = (
             f"cfg_scale must be a number between {_fmt(limits.min_cfg)} and {_fmt(limits.max_cfg)}"
@@ -213,7 +245,7 @@ def validate_params(
     else:
         out["cfg_scale"] = cfg
 
-    samples = _as_int(params.samples)
+    samples = as_int(params.samples)
     if samples is None or not 1 <= samples <= limits.max_samples:
         errors["samples"] = f"samples must be a whole number between 1 and {limits.max_samples}"
     else:
@@ -222,7 +254,7 @@ def validate_params(
     if params.seed is None or (isinstance(params.seed, str) and not params.seed.strip()):
         out["seed"] = None
     else:
-        seed = _as_int(params.seed)
+        seed = as_int(params.seed)
         if seed == -1:  # A1111 clients send -1 for "random"
             out["seed"] = None
         elif seed is None or not 0 <= seed <= MAX_SEED:
@@ -236,7 +268,7 @@ def validate_params(
     else:
         out["scheduler"] = scheduler
 
-    strength = _as_float(params.strength)
+    strength = as_float(params.strength)
     if strength is None or not 0 < strength <= limits.max_strength:
         errors["strength"] = (
             f"strength must be a number above 0 and at most {_fmt(limits.max_strength)}"
@@ -250,9 +282,14 @@ def validate_params(
                 f"with {out['steps']} steps gives none)"
             )
 
+    n_iter = as_int(params.n_iter)
+    if n_iter is None or not 1 <= n_iter <= limits.max_samples:
+        errors["n_iter"] = f"n_iter must be a whole number between 1 and {limits.max_samples}"
     if errors:
         raise ParamError(errors)
-    return GenerationParams(**out)
+    # The inpainting and hires settings are the web app's to validate; the engine only needs
+    # the basic ones sane.
+    return dataclasses.replace(params, **out)
 
 
 validate = validate_params

@@ -21,10 +21,12 @@ from daydream.engine.errors import (
     ModelLoadError,
 )
 from daydream.engine.loader import LoadedModel, check_supported, load_model
+from daydream.engine.lora import applied_loras
 from daydream.engine.metadata import png_bytes_with_metadata
 from daydream.engine.params import ENGINE_LIMITS, MAX_SEED, GenerationParams, validate_params
-from daydream.engine.preview import capture_x0, factors_for, latents_to_jpeg
-from daydream.engine.schedulers import make_scheduler
+from daydream.engine.preview import factors_for
+from daydream.engine.prompt import extract_loras
+from daydream.engine.runner import Pipes, Run
 
 __all__ = [
     "PROFILES",
@@ -63,6 +65,8 @@ class GenerationResult:
     params: GenerationParams  # normalised, with the real first seed
     model_name: str
     img2img: bool = False
+    mask: bool = False
+    model_hash: str | None = None
 
     def png_bytes(self, index: int, extra: dict[str, Any] | None = None) -> bytes:
         """PNG of image ``index`` with A1111 ``parameters`` and ``daydream`` metadata."""
@@ -73,6 +77,8 @@ class GenerationResult:
             self.model_name,
             extra,
             img2img=self.img2img,
+            mask=self.mask,
+            model_hash=self.model_hash,
         )
 
 
@@ -107,6 +113,8 @@ class Engine:
         device: torch.device,
         profile: str = "default",
         safety: Any = None,
+        hash_cache: Path | None = None,
+        lora_dir: str | Path | None = None,
     ) -> None:
         self._loaded = loaded
         self.device = device
@@ -114,10 +122,14 @@ class Engine:
         self._safety = safety
         self._txt2img = loaded.pipe
         self._img2img: Any = None
+        self._inpaint: Any = None
         self._scheduler_config = dict(loaded.pipe.scheduler.config)
         self._factors = factors_for(loaded.pipe)
         self._lock = threading.Lock()
         self._txt2img.set_progress_bar_config(disable=True)
+        self._hash_cache = hash_cache
+        self.lora_dir = lora_dir
+        self._model_hash: str | None = None
 
     @classmethod
     def load(
@@ -129,6 +141,7 @@ class Engine:
         *,
         config: str | None = None,
         safety_checker: bool | str = False,
+        lora_dir: str | Path | None = None,
     ) -> Engine:
         """Load ``model`` (None: the demo model, built in ``cache_dir``) onto a device.
 
@@ -136,6 +149,7 @@ class Engine:
         tiling) or "cpu-offload" (CUDA only; modules wait in RAM). ``config``: a diffusers
         folder giving the architecture of a single-file checkpoint. ``safety_checker``: False,
         True (the CompVis checker from the local cache) or a folder / cached hub id.
+        ``lora_dir``: where ``<lora:name:weight>`` in prompts finds ``name.safetensors``.
         """
         if profile not in PROFILES:
             raise ModelLoadError(f"unknown memory profile {profile!r}; use one of {PROFILES}")
@@ -163,12 +177,31 @@ class Engine:
                 loaded.pipe.vae.enable_tiling()
         except Exception as exc:
             raise ModelLoadError(f"could not place {loaded.name} on {dev}: {exc}") from exc
-        return cls(loaded, dev, profile, safety)
+        return cls(loaded, dev, profile, safety, Path(cache_dir) / "hashes.json", lora_dir)
 
     @property
     def model_name(self) -> str:
         """Name written into metadata: "daydream-demo", a file stem, folder name or hub id."""
         return self._loaded.name
+
+    @property
+    def model_hash(self) -> str | None:
+        """A1111's short hash of the checkpoint (a folder's UNet weights); hashed once."""
+        if self._model_hash is None and self._loaded.path is not None:
+            from daydream.engine.hashing import short_hash
+
+            self._model_hash = short_hash(self._loaded.path, self._hash_cache)
+        return self._model_hash
+
+    @property
+    def weights_bytes(self) -> int:
+        """Memory the model's weights take (every component's parameters and buffers)."""
+        total = 0
+        for component in self._txt2img.components.values():
+            if isinstance(component, torch.nn.Module):
+                total += sum(t.numel() * t.element_size() for t in component.parameters())
+                total += sum(t.numel() * t.element_size() for t in component.buffers())
+        return total
 
     @property
     def is_demo(self) -> bool:
@@ -185,6 +218,11 @@ class Engine:
         """Weights' dtype (float16 on CUDA, float32 on CPU)."""
         return self._txt2img.unet.dtype
 
+    @property
+    def is_inpainting_model(self) -> bool:
+        """A dedicated inpainting checkpoint (9-channel UNet: latents, mask, masked image)."""
+        return self._txt2img.unet.config.in_channels == 9
+
     def _image_pipe(self) -> Any:
         """The img2img pipeline, sharing every component with txt2img (built on first use)."""
         if self._img2img is None:
@@ -194,6 +232,25 @@ class Engine:
             self._img2img.set_progress_bar_config(disable=True)
         return self._img2img
 
+    def _inpaint_pipe(self) -> Any:
+        """The inpainting pipeline, sharing every component (works with 4- and 9-channel UNets)."""
+        if self._inpaint is None:
+            from diffusers import AutoPipelineForInpainting
+
+            self._inpaint = AutoPipelineForInpainting.from_pipe(self._txt2img)
+            self._inpaint.set_progress_bar_config(disable=True)
+        return self._inpaint
+
+    def _pipes(self) -> Pipes:
+        return Pipes(self._txt2img, self._image_pipe, self._inpaint_pipe,
+                     self._scheduler_config, self._factors, self.is_inpainting_model)
+
+    def generate_batch(self, requests: list[Any], **options: Any) -> list[Any]:
+        """Several people's compatible txt2img requests in one call (see engine/batch.py)."""
+        from daydream.engine.batch import generate_batch
+
+        return generate_batch(self, requests, **options)
+
     def generate(
         self,
         params: GenerationParams,
@@ -202,77 +259,54 @@ class Engine:
         should_stop: Callable[[], bool] | threading.Event | None = None,
         preview_every: int | None = 1,
         *,
+        mask: Image.Image | None = None,
         preview_denoised: bool = True,
         preview_max_side: int = 256,
     ) -> GenerationResult:
-        """Generate ``params.samples`` images (img2img when ``init_image`` is given).
+        """Generate ``samples × n_iter`` images: txt2img, img2img with ``init_image``, or
+        inpainting with ``init_image`` and ``mask`` (white = repaint); hires fix on txt2img.
 
         Seeds are ``seed, seed+1, ...`` (random first seed when None). ``on_step`` gets a
-        StepProgress after each step, with a JPEG preview every ``preview_every`` steps
-        (0/None: none). ``should_stop`` is checked each step; when it fires the run stops
-        with GenerationCancelled and nothing is decoded.
+        StepProgress after each step, counted across every pass, with a JPEG preview every
+        ``preview_every`` steps (0/None: none). ``should_stop`` is checked each step; when
+        it fires the run stops with GenerationCancelled and nothing is decoded.
         """
+        if mask is not None and init_image is None:
+            raise GenerationError("inpainting needs an init image under the mask")
         img2img = init_image is not None
         params = validate_params(params, ENGINE_LIMITS, img2img=img2img)
-        stop = _stop_check(should_stop)
         first = params.seed if params.seed is not None else secrets.randbelow(MAX_SEED + 1)
-        seeds = [(first + i) % (MAX_SEED + 1) for i in range(params.samples)]
+        count = params.samples * params.n_iter
+        seeds = [(first + i) % (MAX_SEED + 1) for i in range(count)]
         params = dataclasses.replace(params, seed=first)
+        prompt, loras = extract_loras(params.prompt)  # tags stay in params (the infotext)
         with self._lock:
-            pipe = self._image_pipe() if img2img else self._txt2img
-            pipe.scheduler = make_scheduler(params.scheduler, self._scheduler_config)
-            x0: list[Any] = [None]
-            if preview_denoised and on_step and preview_every:
-                capture_x0(pipe.scheduler, x0)
-            size = (params.width, params.height)
-            start = time.perf_counter()
-
-            def callback(p: Any, index: int, _t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-                step, total = index + 1, p.num_timesteps
-                if stop():
-                    raise GenerationCancelled(step, total)
-                if on_step is not None:
-                    elapsed = time.perf_counter() - start
-                    jpeg = None
-                    if self._factors is not None and preview_every and step % preview_every == 0:
-                        latents = x0[0] if x0[0] is not None else tensors["latents"]
-                        jpeg = latents_to_jpeg(latents, self._factors, max_side=preview_max_side)
-                    eta = elapsed / step * (total - step)
-                    on_step(StepProgress(step, total, elapsed, eta, jpeg))
-                return tensors
-
-            kwargs: dict[str, Any] = {
-                "prompt": params.prompt,
-                "negative_prompt": params.negative_prompt or None,
-                "num_inference_steps": params.steps,
-                "guidance_scale": params.cfg_scale,
-                "num_images_per_prompt": params.samples,
-                # CPU generators: the same seed gives the same noise on any device.
-                "generator": [torch.Generator("cpu").manual_seed(s) for s in seeds],
-                "callback_on_step_end": callback,
-            }
-            if img2img:
-                kwargs["image"] = init_image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
-                kwargs["strength"] = params.strength
-            else:
-                kwargs.update(width=params.width, height=params.height)
-            if stop():
+            run = Run(self._pipes(), dataclasses.replace(params, prompt=prompt), init=init_image,
+                      mask=mask, on_step=on_step, stop=_stop_check(should_stop),
+                      preview_every=preview_every, preview_denoised=preview_denoised,
+                      preview_max_side=preview_max_side)
+            if run.stop():
                 raise GenerationCancelled(0, 0)
+            images: list[Image.Image] = []
             try:
-                output = pipe(**kwargs)
-            except GenerationCancelled:
+                # Every pipeline shares txt2img's UNet and text encoders: the LoRAs reach all.
+                with applied_loras(self._txt2img, loras, self.lora_dir):
+                    for batch in range(params.n_iter):
+                        images += run.batch(seeds[batch * params.samples:][:params.samples])
+            except (GenerationCancelled, GenerationError):
                 raise
             except Exception as exc:
                 raise GenerationError(f"generation failed: {type(exc).__name__}: {exc}") from exc
-            images = list(output.images)
             nsfw = self._safety.check(images) if self._safety else [False] * len(images)
             return GenerationResult(
                 images=images,
                 seeds=seeds,
                 nsfw=nsfw,
-                steps_run=pipe.num_timesteps,
-                seconds=time.perf_counter() - start,
+                steps_run=run.done,
+                seconds=time.perf_counter() - run.started,
                 params=params,
                 model_name=self.model_name,
                 img2img=img2img,
+                mask=mask is not None,
+                model_hash=self.model_hash,
             )

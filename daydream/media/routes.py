@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from flask import abort, request, send_file
 from flask_login import current_user
-from sqlalchemy import select
 
-from daydream.extensions import db
 from daydream.media import bp
 from daydream.models import Image
-from daydream.services import archives, storage
+from daydream.services import access, archives, storage
 
 
 def _visible_image(image_uuid: str) -> Image:
-    image = db.session.scalar(select(Image).where(Image.uuid == image_uuid))
+    image = access.find_image(current_user, image_uuid)
     if image is None:
-        abort(404, "No such image.")
-    owner = current_user.is_authenticated and (
-        image.task.user_id == current_user.id or current_user.is_staff)
-    if not (owner or image.public):
         abort(404, "No such image.")  # 404, not 403: do not confirm it exists
     return image
+
+
+def _max_age(image: Image) -> int | None:
+    # Only public images may sit in shared caches; the rest get "private, no-store" from
+    # daydream.security, so a cache in front of the site never hands them to strangers.
+    return 3600 if access.is_public(image) else None
 
 
 @bp.get("/media/<image_uuid>.png")
@@ -29,11 +29,12 @@ def image_png(image_uuid: str):
     image = _visible_image(image_uuid)
     return send_file(storage.absolute(image.path), mimetype="image/png",
                      as_attachment=bool(request.args.get("download")),
-                     download_name=archives.download_name(image), max_age=3600)
+                     download_name=archives.download_name(image), max_age=_max_age(image))
 
 
 @bp.get("/media/<image_uuid>.thumb.webp")
 def image_thumb(image_uuid: str):
     """The timeline thumbnail."""
     image = _visible_image(image_uuid)
-    return send_file(storage.absolute(image.thumb_path), mimetype="image/webp", max_age=3600)
+    return send_file(storage.absolute(image.thumb_path), mimetype="image/webp",
+                     max_age=_max_age(image))

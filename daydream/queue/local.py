@@ -4,12 +4,17 @@ Fairness is round-robin by turns: each user with waiting tasks has a lane, and t
 comes from the lane that has been served the fewest turns, then the one served longest ago,
 then the oldest. A newcomer joins at the current round, so it goes next rather than behind
 someone's long batch: A1 A2 B1 C1 C2 A3 run as A1 B1 C1 A2 C2 A3.
+
+Model affinity (see docs/architecture.md, "Fair queue"): a worker that says which models it
+holds takes, within the current round, a task of a model it holds before one that needs a
+switch, and leaves tasks of models other live workers hold to them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from daydream.queue import QueueFull
@@ -22,12 +27,41 @@ class _Lane:
     arrival: int = 0
 
 
-def _take(lanes: dict[int, _Lane], last_served: dict[int, int], now: int) -> int:
-    """Pop the next id from ``lanes`` (fewest turns, served longest ago, oldest lane)."""
-    user_id, lane = min(
-        lanes.items(),
-        key=lambda item: (item[1].turns, last_served.get(item[0], 0), item[1].arrival))
-    task_id = lane.ids.popleft()
+def _candidate(lane: _Lane, models: Mapping[int, str | None], held: Collection[str] | None,
+               elsewhere: Collection[str]) -> tuple[int, bool] | None:
+    """The lane's task this worker would run, and whether it holds its model, or None.
+
+    The lane's first task that is not left to another worker (a person's tasks keep their
+    order among those this worker may run). A task without a model runs on any worker.
+    """
+    if held is None:
+        return lane.ids[0], True
+    for task_id in lane.ids:
+        model = models.get(task_id)
+        if not model or model in held:
+            return task_id, True
+        if model not in elsewhere:
+            return task_id, False
+    return None
+
+
+def _take(lanes: dict[int, _Lane], last_served: dict[int, int], now: int,
+          models: Mapping[int, str | None] | None = None,
+          held: Collection[str] | None = None, elsewhere: Collection[str] = ()) -> int | None:
+    """Pop the next id from ``lanes``: the fewest turns, then (with ``held``) a model the
+    worker holds, then served longest ago, then the oldest lane. None: nothing for it."""
+    candidates = {user: found for user, lane in lanes.items()
+                  if (found := _candidate(lane, models or {}, held, elsewhere)) is not None}
+    if not candidates:
+        return None
+    low = min(lanes[user].turns for user in candidates)
+    user_id = min(
+        (user for user in candidates if lanes[user].turns == low),
+        key=lambda user: (not candidates[user][1], last_served.get(user, 0),
+                          lanes[user].arrival))
+    lane = lanes[user_id]
+    task_id = candidates[user_id][0]
+    lane.ids.remove(task_id)
     lane.turns += 1
     last_served[user_id] = now
     if not lane.ids:
@@ -36,25 +70,26 @@ def _take(lanes: dict[int, _Lane], last_served: dict[int, int], now: int) -> int
 
 
 class LocalQueue:
-    """Task ids per user, served by turns; one lock guards everything."""
+    """Task ids per user, served by turns; one lock guards everything (``maxsize`` 0: no bound)."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self._lanes: dict[int, _Lane] = {}
         self._owner: dict[int, int] = {}
+        self._model: dict[int, str | None] = {}
         self._last_served: dict[int, int] = {}
         self._clock = 0  # a logical clock: orders arrivals and turns
-        self._cancel: set[int] = set()
         self._cond = threading.Condition()
 
     def _now(self) -> int:
         self._clock += 1
         return self._clock
 
-    def push(self, task_id: int, user_id: int) -> None:
-        """Enqueue; a user without a lane joins the current round."""
+    def push(self, task_id: int, user_id: int, model: str | None = None) -> None:
+        """Enqueue (with the task's model, for affinity); a user without a lane joins the
+        current round."""
         with self._cond:
-            if len(self._owner) >= self.maxsize:
+            if 0 < self.maxsize <= len(self._owner):
                 raise QueueFull(f"The queue is full ({self.maxsize} tasks waiting).")
             if task_id in self._owner:
                 return
@@ -64,16 +99,34 @@ class LocalQueue:
                 lane = self._lanes[user_id] = _Lane(turns=current_round, arrival=self._now())
             lane.ids.append(task_id)
             self._owner[task_id] = user_id
-            self._cond.notify()
+            self._model[task_id] = model
+            self._cond.notify_all()
 
-    def pop(self, timeout: float | None = None) -> int | None:
-        """Take the next task in fair order, waiting up to ``timeout`` seconds for one."""
+    def pop(self, timeout: float | None = None, held: Collection[str] | None = None,
+            elsewhere: Collection[str] = ()) -> int | None:
+        """Take the next task in fair order, waiting up to ``timeout`` seconds for one.
+
+        ``held``: the models the asking worker holds (None: no affinity); ``elsewhere``: the
+        models other live workers hold, whose tasks this worker leaves to them.
+        """
+        def runnable() -> bool:
+            return any(_candidate(lane, self._model, held, elsewhere) is not None
+                       for lane in self._lanes.values())
+
         with self._cond:
-            if not self._owner and not self._cond.wait_for(lambda: self._owner, timeout):
+            if not self._cond.wait_for(runnable, timeout):
                 return None
-            task_id = _take(self._lanes, self._last_served, self._now())
-            del self._owner[task_id]
+            task_id = _take(self._lanes, self._last_served, self._now(), self._model, held,
+                            elsewhere)
+            if task_id is not None:
+                del self._owner[task_id]
+                self._model.pop(task_id, None)
             return task_id
+
+    def model_of(self, task_id: int) -> str | None:
+        """The model a waiting task asks for (None: any, or not waiting)."""
+        with self._cond:
+            return self._model.get(task_id)
 
     def remove(self, task_id: int) -> bool:
         """Drop a waiting id; False if it was not waiting."""
@@ -81,6 +134,7 @@ class LocalQueue:
             user_id = self._owner.pop(task_id, None)
             if user_id is None:
                 return False
+            self._model.pop(task_id, None)
             lane = self._lanes[user_id]
             lane.ids.remove(task_id)
             if not lane.ids:
@@ -88,7 +142,7 @@ class LocalQueue:
             return True
 
     def order(self) -> list[int]:
-        """Waiting ids in the order they will be taken (a dry run of ``pop``)."""
+        """Waiting ids in the fair order (a dry run of ``pop`` without affinity)."""
         with self._cond:
             lanes = {user: _Lane(deque(lane.ids), lane.turns, lane.arrival)
                      for user, lane in self._lanes.items()}
@@ -99,20 +153,6 @@ class LocalQueue:
             clock += 1
             order.append(_take(lanes, served, clock))
         return order
-
-    def request_cancel(self, task_id: int) -> None:
-        """Flag a running task to stop at its next step."""
-        with self._cond:
-            self._cancel.add(task_id)
-
-    def cancel_requested(self, task_id: int) -> bool:
-        """Whether a stop was asked for this task."""
-        return task_id in self._cancel
-
-    def clear_cancel(self, task_id: int) -> None:
-        """Forget the stop flag of a finished task."""
-        with self._cond:
-            self._cancel.discard(task_id)
 
     def __len__(self) -> int:
         with self._cond:

@@ -44,10 +44,10 @@ IMG2IMG_DEFAULTS = {
     **_API_EXTRAS,
 }
 
-# Fields Daydream uses; every other field is accepted and ignored.
-USED = {"prompt", "negative_prompt", "seed", "sampler_name", "sampler_index", "scheduler",
-        "batch_size", "n_iter", "steps", "cfg_scale", "width", "height", "init_images",
-        "denoising_strength", "send_images", "include_init_images", "script_name", "mask",
+# API fields Daydream reads or that change nothing here; the generation parameters' own
+# A1111 names come from ``generation.request`` (see ``sdapi.mapping.used_fields``).
+USED = {"seed", "sampler_name", "sampler_index", "scheduler", "batch_size", "n_iter",
+        "init_images", "send_images", "include_init_images", "script_name", "mask",
         "script_args", "save_images", "do_not_save_samples", "do_not_save_grid",
         "force_task_id", "infotext", "comments"}
 

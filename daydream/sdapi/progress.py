@@ -8,7 +8,7 @@ from daydream.extensions import db
 from daydream.models import Task, TaskState, User
 from daydream.runtime import get_runtime
 from daydream.sdapi.results import b64
-from daydream.services import tasks
+from daydream.services import access, tasks
 
 
 def _idle_state() -> dict:
@@ -20,7 +20,7 @@ def _idle_state() -> dict:
 def _latest(user: User, state: TaskState, newest: bool) -> Task | None:
     order = Task.id.desc() if newest else Task.id.asc()
     return db.session.scalar(select(Task).where(
-        Task.user_id == user.id, Task.state == state.value).order_by(order).limit(1))
+        access.owned_by(user), Task.state == state.value).order_by(order).limit(1))
 
 
 def current_task(user: User) -> Task | None:
@@ -42,11 +42,11 @@ def of_user(user: User, skip_current_image: bool = False) -> dict:
     state.update(job=f"task({task.uuid})", job_count=1,
                  job_timestamp=(task.started_at or task.created_at).strftime("%Y%m%d%H%M%S"),
                  sampling_step=step, sampling_steps=total,
-                 interrupted=runtime.queue.cancel_requested(task.id))
+                 interrupted=task.cancel_requested or runtime.state.cancel_requested(task.id))
     if task.state == TaskState.RUNNING.value:
         fraction = min(1.0, step / total) if total else 0.0
         textinfo = f"Step {step} of {total}"
-        preview = runtime.previews.get(task.id)
+        preview = runtime.state.preview(task.id)
     else:
         fraction, preview = 0.0, None
         textinfo = f"Waiting in the queue: position {view['position'] or '?'}"

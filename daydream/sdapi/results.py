@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 import warnings
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
-from daydream.api.common import ApiProblem, decode_base64, decode_image
+from daydream.api.common import ApiProblem, decode_base64, decode_image, decode_mask
 from daydream.api.info import model_name
 from daydream.engine.metadata import parse_parameters, read_png_parameters
 from daydream.extensions import db
 from daydream.models import Task, TaskState, User
+from daydream.runtime import get_runtime
 from daydream.sdapi.mapping import Request, a1111_parameters, info_json
-from daydream.services import storage, tasks
-from daydream.services.uploads import UploadError
-
-POLL_SECONDS = 0.1
+from daydream.services import idempotency, storage, tasks
+from daydream.services.models import ModelEntry
+from daydream.services.uploads import UploadError, invert_mask
 
 
 def b64(data: bytes) -> str:
@@ -28,26 +27,36 @@ def b64(data: bytes) -> str:
 
 
 def wait(task: Task, timeout: float) -> bool:
-    """Poll the task row until it is finished (True) or ``timeout`` seconds pass (False)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """Sleep until the task's finish event (or ``timeout``); True once it is finished."""
+
+    def finished() -> bool:
         db.session.refresh(task)
-        finished = task.is_finished
-        # End the transaction: the connection goes back to the pool while we sleep, and the
-        # next poll starts afresh and sees what the worker committed.
+        done = task.is_finished
+        # End the transaction: the connection goes back to the pool while we wait, and the
+        # next check starts afresh and sees what the worker committed.
         db.session.rollback()
-        if finished:
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(POLL_SECONDS, remaining))
+        return done
+
+    return get_runtime().state.wait_finished(task.uuid, timeout, finished)
 
 
-def run(user: User, wanted: Request, img2img: bool, timeout: float) -> dict:
-    """Submit, wait, and answer like A1111: ``{images, parameters, info}``."""
+def run(user: User, wanted: Request, img2img: bool, timeout: float,
+        once: tuple[str, str] | None = None, model: ModelEntry | None = None) -> dict:
+    """Submit on ``model``, wait, and answer like A1111: ``{images, parameters, info}``.
+
+    ``once`` is an (Idempotency-Key, body hash): a retry waits for the first call's task.
+    ``model``: the library model asked for (None: the default).
+    """
     init = decode_image(wanted.init_image, "init_images") if img2img else None
-    task = tasks.submit(user, wanted.data, init=init, source="api")
+    mask = decode_mask(wanted.mask, "mask") if wanted.mask else None
+    if mask is not None and wanted.invert_mask:
+        mask = invert_mask(mask)
+
+    def submit(claim=None) -> Task:
+        return tasks.submit(user, wanted.data, init=init, source="api", claim=claim, mask=mask,
+                            model=model)
+
+    task = submit() if once is None else idempotency.submit_once(user, *once, submit)[0]
     if not wait(task, timeout):
         try:
             tasks.cancel(task)  # the client gives up; nobody pays for what nobody receives
@@ -67,7 +76,8 @@ def run(user: User, wanted: Request, img2img: bool, timeout: float) -> dict:
         if wanted.send_images:
             images.append(b64(png))
     return {"images": images, "parameters": wanted.parameters,
-            "info": info_json(task, infotexts, wanted, model_name())}
+            "info": info_json(task, infotexts, wanted, task.model or model_name(),
+                              model.hash if model is not None else None)}
 
 
 def png_info(encoded: str) -> dict:

@@ -8,14 +8,13 @@ from flask import current_app, jsonify, request
 
 from daydream.api import auth
 from daydream.api.common import ApiProblem, json_body
-from daydream.api.info import model_name
 from daydream.engine.errors import ParamError
 from daydream.engine.params import SCHEDULERS, canonical_scheduler
 from daydream.errors import api_error
-from daydream.sdapi import bp, progress, results
+from daydream.sdapi import bp, checkpoints, progress, results
 from daydream.sdapi.mapping import read_request
 from daydream.sdapi.models import SAMPLER_ALIASES, SCHEDULE_TYPES
-from daydream.services import tasks
+from daydream.services import idempotency, model_settings, tasks
 from daydream.services.uploads import UploadError
 
 OPTION_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -54,11 +53,29 @@ def refused(error: tasks.SubmissionRefused):
     return api_error(error.status, error.code, str(error), headers=headers)
 
 
+@bp.errorhandler(idempotency.KeyReused)
+def idempotency_key_reused(error: idempotency.KeyReused):
+    """The same Idempotency-Key with a different request body: nothing was submitted."""
+    return api_error(422, "idempotency_key_reused", str(error))
+
+
+def _once(body: dict) -> tuple[str, str] | None:
+    raw = request.headers.get(idempotency.HEADER)
+    if raw is None:
+        return None
+    try:
+        return idempotency.check_key(raw), idempotency.fingerprint(body)
+    except idempotency.InvalidKey as error:
+        raise ApiProblem(422, "invalid_idempotency_key", str(error)) from error
+
+
 def _generate(img2img: bool):
     body = json_body(status=422)
+    user = auth.current()
+    model = checkpoints.check_request(body, user)
     wanted = read_request(body, img2img, tasks.limits().max_samples)
-    answer = results.run(auth.current(), wanted, img2img,
-                         current_app.config["SDAPI_WAIT_TIMEOUT"])
+    answer = results.run(user, wanted, img2img, current_app.config["SDAPI_WAIT_TIMEOUT"],
+                         once=_once(body), model=model)
     response = jsonify(answer)
     if wanted.ignored:
         response.headers["X-Daydream-Ignored"] = ", ".join(wanted.ignored)
@@ -114,22 +131,25 @@ def schedulers():
     return jsonify(SCHEDULE_TYPES)
 
 
-def _model_item() -> dict:
-    name = model_name()
-    return {"title": name, "model_name": name, "hash": None, "sha256": None,
-            "filename": name, "config": None}
-
-
 @bp.get("/sd-models")
 def sd_models():
-    """The one model this server runs."""
-    return jsonify([_model_item()])
+    """The enabled models of the library, titled ``name [hash]`` as A1111 does."""
+    return jsonify(checkpoints.sd_models())
+
+
+@bp.get("/loras")
+def loras():
+    """The LoRA files prompts can use with ``<lora:name:weight>``."""
+    return jsonify(checkpoints.loras())
 
 
 @bp.get("/options")
 def get_options():
-    """A1111 settings a client reads: the checkpoint, the sample format, previews."""
-    return jsonify({"sd_model_checkpoint": model_name(), "sd_checkpoint_hash": None,
+    """A1111 settings a client reads: the caller's own default checkpoint, the sample
+    format, previews."""
+    mine = model_settings.user_default(auth.current())
+    return jsonify({"sd_model_checkpoint": checkpoints.title(mine),
+                    "sd_checkpoint_hash": mine.hash,
                     "samples_format": "png", "enable_pnginfo": True,
                     "live_previews_enable": True, "sd_vae": "Automatic",
                     "CLIP_stop_at_last_layers": 1, "eta_noise_seed_delta": 0,
@@ -138,13 +158,14 @@ def get_options():
 
 @bp.post("/options")
 def set_options():
-    """Accept settings and ignore them; asking for another checkpoint is refused (422)."""
+    """``sd_model_checkpoint`` sets the CALLER's default model (not the server's: other
+    people are unaffected); an unusable model is refused (422). Other settings are ignored."""
     body = json_body(status=422)
     wanted = body.get("sd_model_checkpoint")
-    if wanted not in (None, "", model_name()):
-        raise ApiProblem(422, "model_not_found",
-                         f"Model {wanted!r} not found; this server runs {model_name()!r}.",
-                         {"sd_model_checkpoint": "unknown model"})
+    if wanted not in (None, ""):
+        user = auth.current()
+        model_settings.set_user_default(
+            user, checkpoints.checkpoint(str(wanted), "sd_model_checkpoint", user))
     response = jsonify(None)
     # Option names are the client's text: only plain identifiers go into a header.
     ignored = sorted(name for name in body
@@ -166,7 +187,7 @@ def png_info():
 
 
 _EMPTY_LISTS = ("upscalers", "latent-upscale-modes", "sd-vae", "hypernetworks",
-                "face-restorers", "prompt-styles", "loras", "realesrgan-models")
+                "face-restorers", "prompt-styles", "realesrgan-models")
 
 
 def _empty_list():

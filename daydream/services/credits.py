@@ -12,6 +12,18 @@ from sqlalchemy import func, select, update
 from daydream.extensions import db
 from daydream.models import CreditEntry, EntryKind, User
 
+# Balances live in 32-bit columns (2,147,483,647 at most). Grants stop at MAX_BALANCE, which
+# leaves room for every refund (a refund never exceeds what was charged before it).
+MAX_BALANCE = 1_000_000_000
+
+
+class BalanceCapExceeded(ValueError):
+    """A grant would take the balance past MAX_BALANCE; nothing was granted."""
+
+    def __init__(self, amount: int) -> None:
+        super().__init__(f"Granting {amount:,} credits would take the balance past the "
+                         f"limit of {MAX_BALANCE:,}.")
+
 
 class InsufficientCredits(Exception):
     """The balance does not cover the cost; nothing was charged."""
@@ -22,8 +34,16 @@ class InsufficientCredits(Exception):
         self.balance = balance
 
 
+class RemovalTooLarge(InsufficientCredits):
+    """Staff tried to remove more credits than the account holds; nothing changed."""
+
+    def __init__(self, needed: int, balance: int) -> None:
+        super().__init__(needed, balance)
+        self.args = (f"Cannot remove {needed} credits: the balance is only {balance}.",)
+
+
 def _record(user_id: int, delta: int, kind: EntryKind, **fields) -> CreditEntry:
-    balance = db.session.execute(select(User.tokens).where(User.id == user_id)).scalar_one()
+    balance = db.session.execute(select(User.credits).where(User.id == user_id)).scalar_one()
     entry = CreditEntry(
         user_id=user_id, delta=delta, balance_after=balance, kind=kind.value, **fields
     )
@@ -36,12 +56,12 @@ def _take(user_id: int, amount: int) -> None:
     """Subtract credits only where the balance covers them (one conditional UPDATE)."""
     result = db.session.execute(
         update(User)
-        .where(User.id == user_id, User.tokens >= amount)
-        .values(tokens=User.tokens - amount)
+        .where(User.id == user_id, User.credits >= amount)
+        .values(credits=User.credits - amount)
         .execution_options(synchronize_session="fetch")
     )
     if result.rowcount != 1:
-        balance = db.session.execute(select(User.tokens).where(User.id == user_id)).scalar()
+        balance = db.session.execute(select(User.credits).where(User.id == user_id)).scalar()
         raise InsufficientCredits(amount, balance or 0)
 
 
@@ -65,19 +85,31 @@ def credit(
     """Add credits (a grant, signup bonus or refund) and record it."""
     if amount < 0:
         raise ValueError("use charge() or revoke() to take credits")
-    db.session.execute(
+    if kind != EntryKind.REFUND and amount > MAX_BALANCE:
+        raise BalanceCapExceeded(amount)
+    where = [User.id == user_id]
+    if kind != EntryKind.REFUND:
+        where.append(User.credits <= MAX_BALANCE - amount)
+    result = db.session.execute(
         update(User)
-        .where(User.id == user_id)
-        .values(tokens=User.tokens + amount)
+        .where(*where)
+        .values(credits=User.credits + amount)
         .execution_options(synchronize_session="fetch")
     )
+    if result.rowcount != 1:
+        raise BalanceCapExceeded(amount)
     return _record(user_id, amount, kind, task_id=task_id, actor_id=actor_id, note=note)
 
 
 def revoke(user_id: int, amount: int, *, actor_id: int | None, note: str | None) -> CreditEntry:
-    """Staff removal of credits; never below zero."""
-    _take(user_id, amount)
-    return _record(user_id, -amount, EntryKind.GRANT, actor_id=actor_id, note=note)
+    """Staff removal of credits; never below zero (RemovalTooLarge otherwise)."""
+    if amount <= 0:
+        raise ValueError("a removal must be positive")
+    try:
+        _take(user_id, amount)
+    except InsufficientCredits as error:
+        raise RemovalTooLarge(amount, error.balance) from None
+    return _record(user_id, -amount, EntryKind.REVOKE, actor_id=actor_id, note=note)
 
 
 def ledger_total(user_id: int) -> int:

@@ -1,61 +1,116 @@
-"""Rate limits (API keys, login attempts): an in-process token bucket per key.
+"""Rate limits and throttles on the ``limits`` library (moving windows).
 
-Each process keeps its own buckets, so N web processes allow up to N times the rate; a
-limit shared across processes would live in Redis.
+Counters live in Redis when ``REDIS_URL`` is set, so every web process shares them; else in
+this process's memory. Each check names what it counts (an API key, an account, an email,
+an address) and answers 0 when allowed, or the whole seconds until the next try may pass.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections.abc import Hashable
+from dataclasses import dataclass
 
 from flask import Flask, current_app
+from limits import (
+    RateLimitItem,
+    RateLimitItemPerHour,
+    RateLimitItemPerMinute,
+    RateLimitItemPerSecond,
+)
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+BURST_SECONDS = 10  # API_RATE_BURST counts requests within this window
 
 
-class RateLimiter:
-    """``per_minute`` requests a minute per key, with bursts of up to ``burst``."""
+@dataclass(frozen=True)
+class Rule:
+    """One limit on one kind of thing: ``item`` per window for each distinct ``kind`` id."""
 
-    def __init__(self, per_minute: int, burst: int) -> None:
-        self.per_minute = per_minute
-        self.burst = max(1, burst)
-        self._rate = per_minute / 60.0  # tokens per second
-        self._buckets: dict[Hashable, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: Hashable, now: float | None = None) -> int:
-        """Take one token for ``key``: 0 when allowed, else whole seconds until one is free."""
-        if self.per_minute <= 0:  # 0 turns the limit off
-            return 0
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, stamp = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - stamp) * self._rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0
-            self._buckets[key] = (tokens, now)
-            return max(1, math.ceil((1.0 - tokens) / self._rate))
+    kind: str
+    item: RateLimitItem
 
 
-def _cached(app: Flask, name: str, per_minute: int, burst: int) -> RateLimiter:
-    """The app's limiter called ``name``, rebuilt when its settings change (tests do)."""
-    current = app.extensions.get(name)
-    if current is None or (current.per_minute, current.burst) != (per_minute, max(1, burst)):
-        current = app.extensions[name] = RateLimiter(per_minute, burst)
-    return current
+def _storage(app: Flask) -> Storage:
+    """The app's counter storage, built on first use (never at import or factory time)."""
+    url = app.config.get("REDIS_URL")
+    cached = app.extensions.get("daydream.limits")
+    if cached is None or cached[0] != url:
+        storage = storage_from_string(url) if url else MemoryStorage()
+        cached = app.extensions["daydream.limits"] = (url, storage)
+    return cached[1]
 
 
-def limiter(app: Flask | None = None) -> RateLimiter:
-    """The per-API-key limiter."""
+def _limiter(app: Flask) -> MovingWindowRateLimiter:
+    return MovingWindowRateLimiter(_storage(app))
+
+
+def check(rules: list[tuple[Rule, str]], app: Flask | None = None) -> int:
+    """Count one attempt against every rule; 0 when all allow it, else seconds to wait."""
     app = app or current_app._get_current_object()
-    return _cached(app, "daydream.ratelimit", app.config["API_RATE_LIMIT"],
-                   app.config["API_RATE_BURST"])
+    limiter = _limiter(app)
+    namespace = app.config.get("RATE_LIMIT_NAMESPACE", "daydream")
+    for rule, identity in rules:
+        ids = (namespace, rule.kind, identity)
+        if not limiter.hit(rule.item, *ids):
+            reset_at = limiter.get_window_stats(rule.item, *ids).reset_time
+            return max(1, math.ceil(reset_at - time.time()))
+    return 0
 
 
-def login_limiter(app: Flask | None = None) -> RateLimiter:
-    """Login attempts per (email, address): slows password guessing to a crawl."""
-    app = app or current_app._get_current_object()
-    return _cached(app, "daydream.login_ratelimit", app.config["LOGIN_ATTEMPTS_PER_MINUTE"],
-                   app.config["LOGIN_ATTEMPTS_BURST"])
+def _per_minute(kind: str, amount: int) -> list[Rule]:
+    return [Rule(kind, RateLimitItemPerMinute(amount))] if amount > 0 else []
+
+
+def _burst(kind: str, amount: int) -> list[Rule]:
+    return [Rule(kind + "-burst", RateLimitItemPerSecond(amount, BURST_SECONDS))] \
+        if amount > 0 else []
+
+
+def api_wait(key_id: int, user_id: int) -> int:
+    """One API request: limited per key and per account (more keys buy no more rate)."""
+    cfg = current_app.config
+    per_key = cfg["API_RATE_LIMIT"]
+    rules = [(rule, str(key_id)) for rule in
+             (_burst("api-key", cfg["API_RATE_BURST"]) if per_key > 0 else [])
+             + _per_minute("api-key", per_key)]
+    rules += [(rule, str(user_id)) for rule in
+              _per_minute("api-account", cfg["API_ACCOUNT_RATE_LIMIT"])]
+    return check(rules)
+
+
+def login_wait(email: str, address: str | None) -> int:
+    """One login attempt: limited per (email, address) and per email from all addresses."""
+    cfg = current_app.config
+    pair = f"{email}|{address or '-'}"
+    rules = [(rule, pair) for rule in _per_minute("login", cfg["LOGIN_ATTEMPTS_PER_MINUTE"])]
+    per_hour = cfg["LOGIN_ATTEMPTS_PER_EMAIL_PER_HOUR"]
+    if per_hour > 0:
+        rules.append((Rule("login-email", RateLimitItemPerHour(per_hour)), email))
+    return check(rules)
+
+
+def signup_wait(address: str | None) -> int:
+    """One sign-up attempt from an address (each account brings free credits)."""
+    per_hour = current_app.config["SIGNUPS_PER_ADDRESS_PER_HOUR"]
+    if per_hour <= 0:
+        return 0
+    return check([(Rule("signup", RateLimitItemPerHour(per_hour)), address or "-")])
+
+
+def voucher_wait(user_id: int) -> int:
+    """One voucher redemption attempt by an account (codes are random: guessing is slow)."""
+    cfg = current_app.config
+    rules = [(rule, str(user_id)) for rule in
+             _per_minute("voucher", cfg["VOUCHER_ATTEMPTS_PER_MINUTE"])]
+    per_hour = cfg["VOUCHER_ATTEMPTS_PER_HOUR"]
+    if per_hour > 0:
+        rules.append((Rule("voucher-hour", RateLimitItemPerHour(per_hour)), str(user_id)))
+    return check(rules)
+
+
+def reauth_wait(user_id: int) -> int:
+    """One password check of a logged-in account (before ending sessions)."""
+    return check([(rule, str(user_id)) for rule in
+                  _per_minute("reauth", current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"])])

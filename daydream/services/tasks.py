@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-import math
+import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from daydream.engine.params import MAX_SEED, GenerationParams, Limits, validate_params
+from daydream.engine.errors import ParamError
+from daydream.engine.params import MAX_SEED, Limits
 from daydream.extensions import db
+from daydream.generation import work
+from daydream.generation.request import Mode, from_row, row_values
+from daydream.generation.validate import validate
 from daydream.models import Image, Task, TaskState, User
-from daydream.queue import QueueFull
+from daydream.models.base import utcnow
 from daydream.runtime import get_runtime
-from daydream.services import credits, estimates, events, lifecycle, storage
+from daydream.services import (
+    access,
+    allowance,
+    credits,
+    estimates,
+    events,
+    lifecycle,
+    model_settings,
+    storage,
+)
+from daydream.services.models import ModelEntry
 from daydream.services.uploads import InitImage
+
+log = logging.getLogger(__name__)
 
 
 class SubmissionRefused(Exception):
@@ -43,101 +60,146 @@ def limits() -> Limits:
     )
 
 
-def cost_of(params: GenerationParams, img2img: bool) -> int:
-    """Credits a task costs: pixels × steps that run × samples, at least 1."""
-    steps = estimates.steps_that_run(params.steps, params.strength, img2img)
-    pixel_steps = params.width * params.height * steps * params.samples
-    return max(1, math.ceil(pixel_steps / current_app.config["CREDIT_PIXEL_STEPS"]))
+def cost_of(values: Mapping[str, Any], mode: Mode | str, price_factor: float = 1.0) -> int:
+    """Credits a request costs on a model with this price factor (the one price: see
+    ``generation.work.cost``)."""
+    return work.cost(values, mode, current_app.config["CREDIT_PIXEL_STEPS"], price_factor)
 
 
 @dataclass
 class Quote:
     """What a task would cost and how long it would take, before submitting."""
 
-    params: GenerationParams
+    values: dict[str, Any]
+    mode: Mode
     cost: int
     seconds: float
     queue_seconds: float
+    model: ModelEntry | None = None
 
 
-def quote(data: Mapping[str, Any], img2img: bool = False) -> Quote:
-    """Validate parameters, price them and estimate the wait, without charging."""
-    params = validate_params(dict(data), limits(), img2img=img2img)
+def quote(data: Mapping[str, Any], mode: Mode | str = Mode.TXT2IMG,
+          model: ModelEntry | None = None) -> Quote:
+    """Validate parameters, price them on ``model`` and estimate the wait, without charging."""
+    mode = Mode(mode)
+    values = validate(dict(data), limits(), mode)
     rate = estimates.learned_rate()
-    steps = estimates.steps_that_run(params.steps, params.strength, img2img)
-    seconds = estimates.estimate_seconds(params.width, params.height, steps, params.samples, rate)
-    return Quote(params, cost_of(params, img2img), seconds, queue_wait_seconds(rate))
+    seconds = estimates.estimate_request(values, mode, rate)
+    price = model.price if model is not None else 1.0
+    return Quote(values, mode, cost_of(values, mode, price), seconds,
+                 queue_wait_seconds(rate), model)
 
 
-def _check_bounds(user: User) -> None:
-    cfg = current_app.config
+def _check_queue_bound() -> None:
+    limit = current_app.config["QUEUE_MAX"]
     waiting = db.session.scalar(
         select(func.count(Task.id)).where(Task.state == TaskState.QUEUED.value)) or 0
-    if waiting >= cfg["QUEUE_MAX"]:
+    if waiting >= limit:
         raise SubmissionRefused(
-            "queue_full", f"The queue is full ({cfg['QUEUE_MAX']} tasks waiting). "
+            "queue_full", f"The queue is full ({limit} tasks waiting). "
             "Please try again in a little while.", 503, retry_after=30)
+
+
+def _check_user_bound(user: User) -> None:
+    """Count the user's unfinished tasks, this one included. Called after the charge, whose
+    UPDATE holds the user's row (PostgreSQL) or the write lock (SQLite) until commit, so
+    concurrent submits of one user are counted one after the other and the bound is exact."""
+    limit = current_app.config["QUEUE_MAX_PER_USER"]
     mine = db.session.scalar(select(func.count(Task.id)).where(
         Task.user_id == user.id, Task.state.in_(TaskState.unfinished()))) or 0
-    if mine >= cfg["QUEUE_MAX_PER_USER"]:
+    if mine > limit:
         raise SubmissionRefused(
-            "too_many_tasks", f"You already have {mine} unfinished tasks, the most allowed. "
+            "too_many_tasks", f"You already have {mine - 1} unfinished tasks, the most allowed. "
             "Wait for one to finish or cancel one.", 429, retry_after=10)
 
 
 def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
-           source: str = "web") -> Task:
-    """Validate, charge and insert in one transaction, then enqueue the task id."""
-    img2img = init is not None
-    params = validate_params(dict(data), limits(), img2img=img2img)
-    cost = cost_of(params, img2img)
-    _check_bounds(user)
-    task = Task(
-        user_id=user.id, sessionid=user.sessionid, mode="img2img" if img2img else "txt2img",
-        prompt=params.prompt, negative_prompt=params.negative_prompt, width=params.width,
-        height=params.height, samples=params.samples, steps=params.steps,
-        guidance=params.cfg_scale, scheduler=params.scheduler,
-        strength=params.strength if img2img else None,
-        seed=params.seed if params.seed is not None else secrets.randbelow(MAX_SEED + 1),
-        cost=cost, source=source,
-    )
+           source: str = "web", mask: InitImage | None = None,
+           claim: Callable[[Task], None] | None = None,
+           model: ModelEntry | str | None = None) -> Task:
+    """Validate, charge and insert in one transaction, then enqueue the task id.
+
+    ``model`` is the library entry the caller checked, or a library model's name (None: the
+    user's default model); its price factor scales the cost. ``claim(task)`` runs in that
+    transaction before the charge (an idempotency key); if it raises, nothing is charged
+    and the caller rolls back.
+    """
+    if mask is not None and init is None:
+        raise ParamError("mask", "mask needs an init image to repaint")
+    mode = Mode.of(init is not None, mask is not None)
+    values = validate(dict(data), limits(), mode)
+    model = _entry(user, model)
+    cost = cost_of(values, mode, model.price)
+    allowance.refill(user)
+    _check_queue_bound()
+    if values["seed"] is None:
+        values["seed"] = secrets.randbelow(MAX_SEED + 1)
+    task = Task(user_id=user.id, sessionid=user.sessionid, mode=mode.value, cost=cost,
+                source=source, model=model.name, **row_values(values))
     db.session.add(task)
     db.session.flush()
+    if claim is not None:
+        claim(task)
     try:
         credits.charge(user.id, cost, task_id=task.id)
+        _check_user_bound(user)
     except credits.InsufficientCredits as error:
         db.session.rollback()
         raise SubmissionRefused("insufficient_credits", str(error), 402) from error
+    except SubmissionRefused:
+        db.session.rollback()
+        raise
     if init is not None:
         task.init_image = storage.save_init_image(task, init)
+    if mask is not None:
+        task.mask = storage.save_mask(task, mask)
     db.session.commit()
+    # Announced before the push: once pushed, a worker may start it and say so at once, and
+    # "queued" must never arrive after "started".
+    events.publish(user.id, "task.queued", task_status(task))
     try:
-        get_runtime().queue.push(task.id, user.id)
-    except QueueFull as error:
-        lifecycle.mark_failed(task, "The queue filled up before this task could join it.")
-        raise SubmissionRefused("queue_full", str(error), 503, retry_after=30) from error
+        get_runtime().queue.push(task.id, user.id, task.model)
+    except Exception:  # the row is the truth: the reconciler enqueues it again shortly
+        log.exception("could not enqueue task %s; the reconciler will", task.id)
+    # The fair queue may place a newcomer ahead of others: they hear their new wait. The
+    # newcomer's own place comes back in the submit's answer (it may be running already).
+    broadcast_positions(skip=task.id)
     db.session.refresh(task)
-    # The worker may already have started it (and said so); never announce it as waiting then.
-    if task.state == TaskState.QUEUED.value:
-        events.publish(user.id, "task.queued", task_status(task))
     return task
 
 
+def _entry(user: User, model: ModelEntry | str | None) -> ModelEntry:
+    """The library entry a submission runs on (a name is looked up; None: the user's)."""
+    if isinstance(model, ModelEntry):
+        return model
+    if not model:
+        return model_settings.user_default(user)
+    entry = model_settings.current().get(model)
+    if entry is None or not entry.enabled:
+        raise ParamError("model", f"Model {model!r} is not an enabled model of this server.")
+    return entry
+
+
 def cancel(task: Task) -> Task:
-    """Cancel a queued task (refunded now) or stop a running one at its next step."""
+    """Cancel a queued task (refunded now) or stop a running one at its next step.
+
+    Each branch is a conditional update, so a cancel racing the worker's pickup either wins
+    before the task starts or becomes a stop request for the running task, never a refund
+    for a task that runs on.
+    """
     runtime = get_runtime()
-    if task.state == TaskState.QUEUED.value:
+    if lifecycle.cancel_queued(task, "Cancelled before it started"):
         runtime.queue.remove(task.id)
-        if lifecycle.mark_cancelled(task, "Cancelled before it started"):
-            events.publish(task.user_id, "task.cancelled", task_status(task))
-            return task
-    if task.state == TaskState.RUNNING.value:
-        runtime.queue.request_cancel(task.id)
+        events.publish(task.user_id, "task.cancelled", task_status(task))
+        broadcast_positions()  # everyone behind it moves up
+        return task
+    if lifecycle.request_cancel(task):
+        runtime.state.request_cancel(task.id)
         return task
     raise NotCancellable(f"This task is already {task.state}.")
 
 
-def queue_wait_seconds(rate: tuple[float, float] | None = None) -> float:
+def queue_wait_seconds(rate: estimates.RateModel | None = None) -> float:
     """Expected wait for a task submitted now: all waiting work plus what is running."""
     ahead = _tasks_by_id(get_runtime().queue.order())
     running = db.session.scalars(select(Task).where(Task.state == TaskState.RUNNING.value))
@@ -153,16 +215,25 @@ def _tasks_by_id(ids: list[int]) -> dict[int, Task]:
     return {task.id: task for task in rows}
 
 
-def _remaining(task: Task, rate: tuple[float, float]) -> float:
+def _remaining(task: Task, rate: estimates.RateModel) -> float:
     total = estimates.estimate_task(task, rate)
-    if task.progress_total:
-        return total * (1 - task.progress_step / task.progress_total)
-    return total
+    if task.started_at is None:
+        return total
+    elapsed = max(0.0, (utcnow() - task.started_at).total_seconds())
+    if task.progress_total and task.progress_step >= 2:
+        # This task's own measured pace beats any model once a few steps ran; decoding and
+        # saving after the last step come from the model.
+        decode = rate.per_mpx * task.width * task.height * task.samples / 1_000_000
+        left_steps = task.progress_total - task.progress_step
+        return elapsed / task.progress_step * left_steps + decode
+    return max(total - elapsed, 0.1 * total)
 
 
 def positions() -> dict[int, tuple[int, float]]:
     """task id → (1-based queue position, seconds until it should finish)."""
     order = get_runtime().queue.order()
+    if not order:  # nobody waits (the usual case when a worker is idle): nothing to estimate
+        return {}
     rows = _tasks_by_id(order)
     rate = estimates.learned_rate()
     clock = sum(_remaining(t, rate) for t in db.session.scalars(
@@ -177,11 +248,12 @@ def positions() -> dict[int, tuple[int, float]]:
     return result
 
 
-def broadcast_positions() -> None:
-    """Tell everyone still waiting their new place in the queue (after a task starts)."""
+def broadcast_positions(skip: int | None = None) -> None:
+    """Tell everyone still waiting their new place and wait (whenever the queue moves)."""
     where = positions()
-    for task in _tasks_by_id(list(where)).values():
-        events.publish(task.user_id, "task.queued", task_status(task, where))
+    for task in _tasks_by_id([task_id for task_id in where if task_id != skip]).values():
+        if task.state == TaskState.QUEUED.value:  # a worker may have taken it meanwhile
+            events.publish(task.user_id, "task.queued", task_status(task, where))
 
 
 def task_status(task: Task, where: dict[int, tuple[int, float]] | None = None) -> dict:
@@ -191,16 +263,19 @@ def task_status(task: Task, where: dict[int, tuple[int, float]] | None = None) -
     if task.state == TaskState.RUNNING.value:
         eta = round(_remaining(task, estimates.learned_rate()), 1)
     return {
-        "id": task.uuid, "state": task.state, "mode": task.mode, "prompt": task.prompt,
-        "negative_prompt": task.negative_prompt, "width": task.width, "height": task.height,
-        "steps": task.steps, "cfg_scale": task.guidance, "samples": task.samples,
-        "scheduler": task.scheduler, "strength": task.strength, "seed": task.seed,
-        "cost": task.cost, "position": position, "eta": eta, "error": task.error,
+        "id": task.uuid, "state": task.state, **settings_of(task), "cost": task.cost,
+        "refunded": task.refunded or 0, "position": position, "eta": eta, "error": task.error,
         "progress": {"step": task.progress_step, "total": task.progress_total},
         "created_at": _iso(task.created_at), "started_at": _iso(task.started_at),
         "finished_at": _iso(task.finished_at), "seconds": task.seconds_taken,
         "images": [image_view(image) for image in task.images],
     }
+
+
+def settings_of(task: Task) -> dict[str, Any]:
+    """A task's request: its mode and every parameter, named as the request names them."""
+    return {"mode": task.mode, **from_row(task), "model": task.model,
+            "has_init_image": bool(task.init_image), "has_mask": bool(task.mask)}
 
 
 def image_view(image: Image) -> dict:
@@ -214,17 +289,10 @@ def _iso(moment) -> str | None:
     return moment.isoformat() + "Z" if moment else None
 
 
-def find_for(user: User, task_uuid: str) -> Task | None:
-    """The user's task with this public id (staff may see any); None for others."""
-    task = db.session.scalar(select(Task).where(Task.uuid == task_uuid))
-    if task is None or (task.user_id != user.id and not user.is_staff):
-        return None
-    return task
-
-
 def session_tasks(user: User, limit: int = 100) -> list[Task]:
-    """Tasks of the user's current login session, newest first."""
+    """Tasks of the user's current studio session (not their login), newest first."""
     return list(db.session.scalars(
-        select(Task).where(Task.user_id == user.id, Task.sessionid == user.sessionid)
+        select(Task).where(access.owned_by(user), Task.sessionid == user.sessionid)
+        .options(selectinload(Task.images))  # every card shows its images: one query
         .order_by(Task.id.desc()).limit(limit)))
 

@@ -2,16 +2,58 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from daydream.engine.errors import ParamError
-from daydream.engine.params import SCHEDULERS
+from daydream.engine.prompt import list_loras
 from daydream.errors import api_error
-from daydream.services import archives, estimates, gallery, tasks
+from daydream.generation.request import BY_NAME, Mode, defaults
+from daydream.services import (
+    access,
+    archives,
+    gallery,
+    library,
+    model_settings,
+    storage,
+    tasks,
+    users,
+)
 from daydream.services.uploads import UploadError
 from daydream.studio import bp
-from daydream.studio.forms import generation_fields, init_image, task_or_404
+from daydream.studio.forms import (
+    chosen_model,
+    generation_fields,
+    init_image,
+    mask_image,
+    task_or_404,
+)
+
+
+@bp.app_template_global()
+def settings_of(task) -> dict:
+    """A task's settings for its card's "reuse" (every request parameter, its mode)."""
+    return tasks.settings_of(task)
+
+
+@bp.app_template_global()
+def model_title(name: str | None) -> str:
+    """A model's display name on cards and pages (the library is read once a request)."""
+    if "model_library" not in g:
+        g.model_library = model_settings.current()
+    return model_settings.title_of(name, g.model_library)
 
 
 @bp.before_request
@@ -23,24 +65,44 @@ def require_login():
 @bp.get("/")
 def index():
     """The studio page: control panel, progress area and this session's timeline."""
-    cfg = current_app.config
-    rate, overhead = estimates.learned_rate()
     session_tasks = tasks.session_tasks(current_user)
     where = tasks.positions()
+    models, my_model = model_settings.choices(current_user, tasks.limits())
     return render_template(
-        "studio/index.html", tasks=session_tasks, schedulers=SCHEDULERS, where=where,
-        pricing={"credit_pixel_steps": cfg["CREDIT_PIXEL_STEPS"], "rate": rate,
-                 "overhead": overhead, "queue_seconds": round(tasks.queue_wait_seconds(), 1)},
-        limits=tasks.limits(),
+        "studio/index.html", tasks=session_tasks, where=where, params=BY_NAME,
+        limits=tasks.limits(), defaults=defaults(), models=models, my_model=my_model,
+        loras=[path.stem for path in list_loras(current_app.config.get("LORA_DIR"))],
+        handoff=library.handoff(current_user, request.args.get("reuse"),
+                                request.args.get("variant")),
     )
+
+
+@bp.post("/quote")
+def quote():
+    """The server's price and time for the form's settings (the page shows this number)."""
+    mode = Mode(request.form.get("mode", Mode.TXT2IMG.value))
+    data = generation_fields(request)
+    data["prompt"] = data.get("prompt") or "-"  # priced before a prompt is written
+    try:
+        priced = tasks.quote(data, mode, chosen_model(request))
+    except ParamError as error:
+        return api_error(400, "invalid_parameters", "Some settings need fixing: "
+                         + "; ".join(error.errors.values()), error.errors)
+    model = priced.model
+    return jsonify(mode=mode.value, cost=priced.cost, credits=current_user.credits,
+                   model={"name": model.name, "title": model.title, "price_factor": model.price},
+                   affordable=current_user.credits >= priced.cost,
+                   run_seconds=round(priced.seconds, 1),
+                   queue_seconds=round(priced.queue_seconds, 1))
 
 
 @bp.post("/tasks")
 def submit():
     """Submit a task from the control panel; answers JSON (the page uses fetch)."""
     try:
-        init = init_image(request)
-        task = tasks.submit(current_user, generation_fields(request), init=init, source="web")
+        init, mask = init_image(request), mask_image(request)
+        task = tasks.submit(current_user, generation_fields(request), init=init, source="web",
+                            mask=mask, model=chosen_model(request))
     except ParamError as error:
         return api_error(400, "invalid_parameters", "Some settings need fixing: "
                          + "; ".join(error.errors.values()), error.errors)
@@ -50,7 +112,7 @@ def submit():
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return api_error(error.status, error.code, str(error), headers=headers)
     where = tasks.positions()
-    return jsonify(task=tasks.task_status(task, where), credits=current_user.tokens,
+    return jsonify(task=tasks.task_status(task, where), credits=current_user.credits,
                    card=render_template("studio/_task.html", task=task, where=where)), 202
 
 
@@ -78,12 +140,32 @@ def cancel(task_uuid: str):
     return jsonify(tasks.task_status(task))
 
 
+@bp.get("/tasks/<task_uuid>/<any(init, mask):kind>.png")
+def task_file(task_uuid: str, kind: str):
+    """A task's starting image or inpainting mask (for its card, and to reuse them)."""
+    task = task_or_404(task_uuid)
+    relative = task.init_image if kind == "init" else task.mask
+    if not relative or not storage.absolute(relative).is_file():
+        abort(404, "This task has no such image.")
+    return send_file(storage.absolute(relative), mimetype="image/png", max_age=3600)
+
+
+@bp.post("/session")
+def new_session():
+    """Start a new studio session: an empty timeline; earlier work stays in your account."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    users.new_studio_session(current_user)
+    flash("A new studio session has started. Your earlier images are still yours.", "success")
+    return redirect(url_for("studio.index")), 303
+
+
 @bp.get("/state")
 def state():
     """Every task of this session with its state, for a page that (re)connects."""
     where = tasks.positions()
     return jsonify(tasks=[tasks.task_status(t, where) for t in tasks.session_tasks(current_user)],
-                   credits=current_user.tokens)
+                   credits=current_user.credits)
 
 
 @bp.get("/tasks/<task_uuid>.zip")
@@ -98,8 +180,8 @@ def download_zip(task_uuid: str):
 @bp.post("/images/<image_uuid>/share")
 def share(image_uuid: str):
     """Share one of your images to the public gallery (``shared=0`` takes it back)."""
-    image = gallery.find_image(image_uuid)
-    if image is None or image.task.user_id != current_user.id:
+    image = access.find_image(current_user, image_uuid)
+    if image is None or not access.can_share(current_user, image):
         return api_error(404, "not_found", "No such image.")
     shared = request.form.get("shared", "1") not in ("0", "false", "")
     gallery.set_shared(image, shared)

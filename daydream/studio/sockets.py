@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from daydream.runtime import get_runtime
-from daydream.services import events, tasks
+from daydream.services import events, logins, tasks
 
 
 def on_connect(auth=None):
@@ -15,7 +15,9 @@ def on_connect(auth=None):
     if not current_user.is_authenticated:
         raise ConnectionRefusedError("Log in to receive progress.")
     join_room(events.user_room(current_user.id))
-    get_runtime(current_app._get_current_object()).presence.connected(current_user.id)
+    # Its own login's room too, so ending that login closes exactly these sockets.
+    join_room(logins.room(current_user.login_session_id))
+    get_runtime(current_app._get_current_object()).state.page_opened(current_user.id)
     where = tasks.positions()
     emit("state", {"tasks": [tasks.task_status(t, where)
                              for t in tasks.session_tasks(current_user)
@@ -25,7 +27,7 @@ def on_connect(auth=None):
 def on_disconnect(reason=None):
     """Note that one of the user's pages went away."""
     if current_user.is_authenticated:
-        get_runtime(current_app._get_current_object()).presence.disconnected(current_user.id)
+        get_runtime(current_app._get_current_object()).state.page_closed(current_user.id)
 
 
 def register(socketio) -> None:

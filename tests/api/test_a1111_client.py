@@ -42,3 +42,30 @@ def test_wrong_password_is_refused(live_server, user):
         assert error.args[0] == 401
     else:
         raise AssertionError("a wrong key must not generate")
+
+
+def test_webuiapi_inpainting_and_hires_fix(live_server, user, make_key, worker):
+    import numpy as np
+
+    host, port = live_server
+    api = webuiapi.WebUIApi(host=host, port=port, username="me", password=make_key(user))
+    rng = np.random.default_rng(3)
+    start = PILImage.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    mask = PILImage.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    painted = api.img2img(images=[start], mask_image=mask, mask_blur=0, inpainting_fill=1,
+                          inpaint_full_res=False, prompt="a red door", width=64, height=64,
+                          steps=4, denoising_strength=1.0, seed=3)
+    out = np.asarray(painted.image.convert("RGB"), dtype=np.int16)
+    keep = np.asarray(mask) == 0
+    assert np.abs(out[keep] - np.asarray(start, dtype=np.int16)[keep]).max() <= 1
+    assert np.abs(out[~keep] - np.asarray(start, dtype=np.int16)[~keep]).mean() > 10
+    assert painted.info["is_using_inpainting_conditioning"] is True
+    assert "Mask blur: 0" in painted.info["infotexts"][0]
+
+    hires = api.txt2img(prompt="a castle", width=64, height=64, steps=4, seed=9,
+                        enable_hr=True, hr_scale=2, hr_upscaler=webuiapi.HiResUpscaler.Lanczos,
+                        hr_second_pass_steps=4, denoising_strength=0.5)
+    assert hires.image.size == (128, 128)
+    assert hires.info["enable_hr"] is True and hires.info["all_seeds"] == [9]
+    assert "Hires upscale: 2, Hires steps: 4, Hires upscaler: Lanczos" in hires.info["infotexts"][0]

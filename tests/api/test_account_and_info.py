@@ -11,7 +11,7 @@ def test_account_shows_credits_limits_and_rate(app, client, user, headers):
     assert account["role"] == "user"
     assert account["limits"]["max_samples"] == 4 and account["limits"]["max_pixels"] == 512 * 512
     assert account["limits"]["queue_max_per_user"] == app.config["QUEUE_MAX_PER_USER"]
-    assert account["rate_limit"] == {"per_minute": 240, "burst": 60}
+    assert account["rate_limit"] == {"per_minute": 240, "burst": 60, "account_per_minute": 480}
 
 
 def test_info_shows_model_schedulers_limits_and_queue(app, client, headers):

@@ -25,7 +25,7 @@ EXAMPLES = 20
 def test_operation_conforms_to_the_document(app, make_user, make_key, path, method, mode):
     # Plenty of credits and no rate limit, so generated requests reach the real code paths.
     app.config.update(API_RATE_LIMIT=0, QUEUE_MAX=10_000, QUEUE_MAX_PER_USER=10_000)
-    headers = bearer(make_key(make_user("fuzz@example.com", tokens=10**9)))
+    headers = bearer(make_key(make_user("fuzz@example.com", credits=10**9)))
     operation = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)[path][method]
     # JSON Schema cannot state width × height ≤ MAX_PIXELS, nor that init_image must decode
     # to a picture: schema-valid submissions may rightly get a 400 naming the rule.

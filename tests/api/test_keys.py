@@ -20,10 +20,19 @@ def logged_in(client, auth, user):
 
 
 def create_on_page(client, name="my bot") -> str:
-    page = client.post("/account/keys", data={"key-name": name})
-    assert page.status_code == 200
+    created = client.post("/account/keys", data={"key-name": name})
+    assert created.status_code == 303 and created.location.endswith("/account/?tab=keys")
+    page = client.get(created.location)
     assert "shown only this once" in page.get_data(as_text=True)
     return KEY_RE.search(page.get_data(as_text=True)).group(1)
+
+
+def test_reloading_after_creating_a_key_makes_no_second_key(app, client, logged_in):
+    key = create_on_page(client)
+    reloaded = client.get("/account/?tab=keys").get_data(as_text=True)
+    assert key not in reloaded and "shown only this once" not in reloaded
+    with app.app_context():
+        assert len(db.session.scalars(select(ApiKey)).all()) == 1
 
 
 def test_key_created_on_account_page_is_shown_once_and_works(app, client, logged_in):

@@ -16,7 +16,9 @@ def test_document_is_public_and_describes_every_operation(client):
         ("/api/v1/tasks/{task_id}/cancel", "post"), ("/api/v1/tasks/{task_id}.zip", "get"),
         ("/api/v1/images/{image_id}.png", "get"),
         ("/api/v1/images/{image_id}.thumb.webp", "get"), ("/api/v1/account", "get"),
-        ("/api/v1/info", "get")}
+        ("/api/v1/info", "get"), ("/api/v1/library", "get"),
+        ("/api/v1/images/{image_id}/favourite", "post"), ("/api/v1/images/{image_id}", "delete"),
+        ("/api/v1/library/delete", "post"), ("/api/v1/library/zip", "post")}
     submit = spec["paths"]["/api/v1/tasks"]["post"]["responses"]
     assert {"202", "200", "400", "401", "402", "403", "413", "429", "503"} <= set(submit)
     assert "Retry-After" in submit["429"]["headers"]

@@ -27,7 +27,7 @@ def test_no_input_gives_a_500(app, client, make_user, make_key, path, body):
     app.config.update(SDAPI_WAIT_TIMEOUT=0, API_RATE_LIMIT=0, QUEUE_MAX_PER_USER=10_000,
                       QUEUE_MAX=10_000)
     if "headers" not in app.config:
-        app.config["headers"] = bearer(make_key(make_user("fuzz@example.com", tokens=10**9)))
+        app.config["headers"] = bearer(make_key(make_user("fuzz@example.com", credits=10**9)))
     response = client.post(f"/sdapi/v1/{path}", data=json.dumps(body),
                            headers={**app.config["headers"], "Content-Type": "application/json"})
     assert response.status_code < 500 or response.status_code == 504, response.json

@@ -44,17 +44,17 @@ def test_txt2img_answers_like_a1111_with_real_seeds(app, client, user, make_key,
     with app.app_context():
         task = db.session.scalar(select(Task))
         assert task.source == "api" and task.samples == 2
-        assert db.session.get(User, user.id).tokens == 500 - task.cost
+        assert db.session.get(User, user.id).credits == 500 - task.cost
 
 
 def test_minimal_body_random_seed_and_ignored_features(client, user, make_key, worker):
     response = client.post("/sdapi/v1/txt2img", headers=basic(make_key(user)), json={
-        **a1111.SMALL, "enable_hr": True, "hr_scale": 3, "restore_faces": True,
+        **a1111.SMALL, "tiling": True, "restore_faces": True,
         "send_images": False, "some_forge_field": 3})
     assert response.status_code == 200
     assert response.json["images"] == [], "send_images: false"
-    assert response.headers["X-Daydream-Ignored"] == "enable_hr, hr_scale, restore_faces"
-    assert response.json["parameters"]["enable_hr"] is True
+    assert response.headers["X-Daydream-Ignored"] == "restore_faces, tiling"
+    assert response.json["parameters"]["tiling"] is True
     info = json.loads(response.json["info"])
     assert len(info["all_seeds"]) == 1 and 0 <= info["seed"] <= 2**32 - 1, "a real seed"
     assert info["sampler_name"] == "Euler", "A1111's default sampler_index"

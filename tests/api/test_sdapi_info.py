@@ -2,6 +2,7 @@
 
 import base64
 import io
+import time
 
 from PIL import Image as PILImage
 from PIL import PngImagePlugin
@@ -60,7 +61,7 @@ def test_setting_options_is_accepted_and_ignored(client, headers):
 
 
 def test_empty_lists_for_what_daydream_does_not_have(client, headers):
-    for name in ("upscalers", "sd-vae", "loras", "prompt-styles", "hypernetworks"):
+    for name in ("upscalers", "sd-vae", "loras", "prompt-styles", "hypernetworks"):  # no LORA_DIR
         assert client.get(f"/sdapi/v1/{name}", headers=headers).json == []
     assert client.get("/sdapi/v1/embeddings", headers=headers).json == {"loaded": {},
                                                                         "skipped": {}}
@@ -104,3 +105,17 @@ def test_png_info_refuses_what_is_not_an_image(client, headers):
                  {"image": base64.b64encode(b"hello").decode()}):
         response = client.post("/sdapi/v1/png-info", json=body, headers=headers)
         assert response.status_code == 422, body
+
+
+def test_png_info_of_a_64_kb_infotext_answers_at_once(client, headers):
+    # The audit's request: 48,000 "a" froze the whole server for 15 s.
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text("parameters", "a" * 65_000)
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (8, 8)).save(buffer, "PNG", pnginfo=meta)
+    started = time.thread_time()  # CPU time: a busy machine does not make it flaky
+    response = client.post("/sdapi/v1/png-info", headers=headers,
+                           json={"image": base64.b64encode(buffer.getvalue()).decode()})
+    assert time.thread_time() - started < 1.0
+    assert response.status_code == 200
+    assert response.json["info"] == "a" * 65_000

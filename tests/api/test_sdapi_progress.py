@@ -53,9 +53,9 @@ def slow_worker(app):
 
 def credits(app, user) -> int:
     with app.app_context():
-        tokens = db.session.get(User, user.id).tokens
-        assert ledger_total(user.id) == tokens
-        return tokens
+        balance = db.session.get(User, user.id).credits
+        assert ledger_total(user.id) == balance
+        return balance
 
 
 def test_progress_without_a_task_is_idle(client, headers):
@@ -137,4 +137,4 @@ def test_interrupt_leaves_queued_tasks_alone(app, client, headers):
         task = db.session.scalar(select(Task))
         lifecycle.mark_running(task)
         client.post("/sdapi/v1/interrupt", headers=headers)
-        assert get_runtime(app).queue.cancel_requested(task.id)
+        assert get_runtime(app).state.cancel_requested(task.id)

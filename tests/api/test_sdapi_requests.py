@@ -32,8 +32,8 @@ def tasks_made(app) -> int:
     ("txt2img", {"cfg_scale": None, "steps": {"a": 1}}, "steps", "steps must be"),
     ("img2img", {}, "init_images", "init_images must be a list holding at least one"),
     ("img2img", {"init_images": []}, "init_images", "init_images must be a list"),
-    ("img2img", {"init_images": ["iVBORw0KGgo"], "mask": "iVBORw0KGgo"}, "mask",
-     "Inpainting masks are not supported"),
+    ("img2img", {"init_images": ["iVBORw0KGgo"], "mask": 5}, "mask",
+     "mask must be a base64 image"),
     ("img2img", {"init_images": ["@@@"]}, "image", "init_images is not valid base64"),
     ("img2img", {"init_images": [base64.b64encode(b"text").decode()]}, "image",
      "not an image we can read"),
@@ -55,7 +55,7 @@ def test_malformed_json_is_422(client, headers, raw):
 
 
 def test_not_enough_credits_is_402(app, client, make_user, make_key):
-    poor = bearer(make_key(make_user("poor@example.com", tokens=0)))
+    poor = bearer(make_key(make_user("poor@example.com", credits=0)))
     response = client.post("/sdapi/v1/txt2img", json=a1111.txt2img(**a1111.SMALL), headers=poor)
     assert response.status_code == 402 and tasks_made(app) == 0
 

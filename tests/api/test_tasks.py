@@ -13,9 +13,9 @@ from tests.api.conftest import TINY, bearer
 
 def balance(app, user) -> int:
     with app.app_context():
-        tokens = db.session.get(User, user.id).tokens
-        assert ledger_total(user.id) == tokens, "balance must equal the ledger"
-        return tokens
+        balance = db.session.get(User, user.id).credits
+        assert ledger_total(user.id) == balance, "balance must equal the ledger"
+        return balance
 
 
 def task_count(app) -> int:
@@ -74,7 +74,7 @@ def test_dry_run_prices_without_charging(app, client, user, headers):
 
 
 def test_dry_run_says_when_credits_do_not_cover_it(client, make_user, make_key):
-    poor = make_user("poor@example.com", tokens=0)
+    poor = make_user("poor@example.com", credits=0)
     quote = client.post("/api/v1/tasks", json={**TINY, "dry_run": True},
                         headers=bearer(make_key(poor))).json
     assert quote["affordable"] is False and quote["credits"] == 0
@@ -152,7 +152,7 @@ def test_too_large_body_gets_413(app, client, headers):
 
 
 def test_not_enough_credits_is_402_and_charges_nothing(app, client, make_user, make_key):
-    poor = make_user("poor@example.com", tokens=0)
+    poor = make_user("poor@example.com", credits=0)
     response = client.post("/api/v1/tasks", json=TINY, headers=bearer(make_key(poor)))
     assert response.status_code == 402
     assert response.json["error"]["code"] == "insufficient_credits"
@@ -245,3 +245,18 @@ def test_staff_can_see_and_cancel_anyones_task(client, headers, staff, make_key)
 def test_wrong_method_is_a_json_405(client, headers):
     response = client.delete("/api/v1/tasks", headers=headers)
     assert response.status_code == 405 and response.json["error"]["code"]
+
+
+def test_task_list_queries_do_not_grow_with_the_page(app, client, user, headers):
+    """A page of 2 tasks and a page of 20 run the same statements (images in one query)."""
+    from tests.library_factories import bulk_images
+    from tests.querycount import count_for
+
+    with app.app_context():
+        bulk_images(user.id, 4, per_task=2)
+    few = count_for(app, client, "/api/v1/tasks?per_page=20", headers=headers)
+    with app.app_context():
+        bulk_images(user.id, 36, per_task=2)
+    assert count_for(app, client, "/api/v1/tasks?per_page=20", headers=headers) == few
+    listed = client.get("/api/v1/tasks?per_page=20", headers=headers).json
+    assert listed["total"] == 20 and all(len(t["images"]) == 2 for t in listed["tasks"])

@@ -48,25 +48,37 @@ def browser():
         instance.close()
 
 
+def csp_violations(page) -> list[str]:
+    """Start collecting the page's Content-Security-Policy complaints; returns the list."""
+    found: list[str] = []
+    page.on("console", lambda message: found.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return found
+
+
 @pytest.fixture
 def page(browser):
-    """A fresh browser context and page per test (desktop size)."""
+    """A fresh browser context and page per test (desktop size); fails on CSP violations."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    violations = csp_violations(page)
     yield page
     context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture
 def phone(browser):
-    """A fresh page the size of a small phone (375 px wide)."""
+    """A fresh page the size of a small phone (375 px wide); fails on CSP violations."""
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    violations = csp_violations(page)
     yield page
     context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def screenshot(page, name: str) -> None:

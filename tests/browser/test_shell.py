@@ -21,7 +21,8 @@ def test_register_then_account_page(page, live_server, app):
     page.fill("input[name=confirm]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid=flash]")
-    assert "Welcome to Daydream" in page.inner_text("[data-testid=flash]")
+    assert "your account is ready" in page.inner_text("[data-testid=flash]")
+    login(page, live_server, "browser@example.com", PASSWORD)
     page.click("[data-testid=nav-account]")
     assert page.inner_text("[data-testid=account-email]") == "browser@example.com"
     assert page.inner_text("[data-testid=account-credits]") == str(app.config["STARTING_CREDITS"])
@@ -31,11 +32,13 @@ def test_register_then_account_page(page, live_server, app):
 def test_staff_menu_and_admin(page, live_server, staff, user):
     login(page, live_server, staff.email, PASSWORD)
     page.click("nav >> text=Admin")
+    page.click("[data-testid=admin-nav-users]")
+    page.wait_for_selector("[data-testid=admin-user-row]")
     rows = page.locator("[data-testid=admin-user-row]")
     assert rows.count() == 2
-    row = page.locator(f"[data-email='{user.email}']")
-    row.locator("input[name=amount]").fill("75")
-    row.locator("text=Apply").click()
+    page.locator(f"[data-email='{user.email}'] a").click()
+    page.fill("input[name=amount]", "75")
+    page.click("text=Apply")
     page.wait_for_selector("[data-testid=flash]")
     assert "credits" in page.inner_text("[data-testid=flash]")
     screenshot(page, "admin")

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
+import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from daydream.engine.metadata import (
+    MAX_INFOTEXT_CHARS,
+    _fields,
     format_parameters,
     parse_parameters,
     png_bytes_with_metadata,
@@ -133,3 +139,34 @@ def test_reader_copes_with_png_without_metadata_and_with_foreign_chunks():
     info.add_text("daydream", "{not json")
     Image.new("RGB", (4, 4)).save(buffer, format="PNG", pnginfo=info)
     assert read_png_parameters(buffer.getvalue()) == {"text": None, "parsed": {}, "daydream": None}
+
+
+# The expression A1111 uses (and Daydream used): our one-pass scanner must find the same fields.
+A1111_FIELD = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet='ab1_ é\t:,"\\-/()', max_size=40))
+def test_field_scanner_agrees_with_a1111_expression(line):
+    expected = [(key, value.strip()) for key, value in A1111_FIELD.findall(line)]
+    found = [(key, value.strip()) for key, value in _fields(line)]
+    assert found == expected
+
+
+@pytest.mark.parametrize("text", [
+    "a" * 1_000_000,  # the audit's text (48,000 "a" took 15 s), grown to Pillow's chunk limit
+    "ab: " * 262_144,
+    'ab: "\\", ' * 110_000,  # every quoted value scans to the end without closing
+    "ab:," * 262_144,  # as many fields as fit
+    "x, " * 300_000 + "\nSteps: 1, Seed: 2, Size: 8x8",
+])
+def test_a_megabyte_of_infotext_parses_in_well_under_a_second(text):
+    started = time.thread_time()  # CPU time: a busy machine does not make it flaky
+    parsed = parse_parameters(text)
+    assert time.thread_time() - started < 0.25
+    assert "prompt" in parsed
+
+
+def test_text_past_the_limit_is_not_parsed():
+    parsed = parse_parameters("p" * MAX_INFOTEXT_CHARS + "\nSteps: 1, Seed: 2, Size: 8x8")
+    assert "steps" not in parsed and len(parsed["prompt"]) == MAX_INFOTEXT_CHARS

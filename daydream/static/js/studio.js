@@ -6,146 +6,24 @@
   const studio = $("#studio");
   if (!studio) return;
   const form = $("#generate-form");
-  const pricing = JSON.parse(studio.dataset.pricing);
-  const maxPixels = Number(studio.dataset.maxPixels);
   const csrf = document.querySelector("meta[name=csrf-token]").content;
   const progressArea = $("#progress-area");
   const timeline = $("#timeline");
   const active = new Map(); // task id → its progress element
-
-  // ---- control panel -------------------------------------------------------------------
-  const panel = $("#control-panel");
-  const backdrop = $("#panel-backdrop");
-  function setPanel(open) {
-    panel.classList.toggle("-translate-x-full", !open);
-    backdrop.classList.toggle("hidden", !open);
-    $("#open-panel").setAttribute("aria-expanded", String(open));
-  }
-  $("#open-panel").addEventListener("click", () => setPanel(true));
-  $("#close-panel").addEventListener("click", () => setPanel(false));
-  backdrop.addEventListener("click", () => setPanel(false));
-
-  const prompt = $("#prompt");
-  try {
-    const ideas = JSON.parse(prompt.dataset.placeholders);
-    prompt.placeholder = ideas[Math.floor(Math.random() * ideas.length)];
-  } catch (_) { /* keep the default placeholder */ }
-
-  $("#help-toggle").addEventListener("change", (event) => {
-    $$(".help", form).forEach((el) => el.classList.toggle("hidden", !event.target.checked));
-  });
-  const seed = $("#seed");
-  const randomSeed = $("#random_seed");
-  randomSeed.addEventListener("change", () => {
-    seed.disabled = randomSeed.checked;
-    if (!randomSeed.checked && !seed.value) seed.value = Math.floor(Math.random() * 4294967295);
-  });
-
-  $$("input[type=range]", form).forEach((slider) => {
-    const output = document.getElementById(`${slider.id}-value`);
-    const show = () => { if (output) output.textContent = slider.value; };
-    slider.addEventListener("input", () => { show(); updateEstimate(); });
-    show();
-  });
-
-  // ---- init image: upload or "variant" of a result -------------------------------------
-  const initFile = $("#init_image");
-  const initFrom = $("#init_from");
-  function showInit(src) {
-    $("#init-preview").classList.toggle("hidden", !src);
-    $("#init-preview").classList.toggle("flex", Boolean(src));
-    $("#strength-field").classList.toggle("hidden", !src);
-    if (src) $("#init-preview-img").src = src;
-    updateEstimate();
-  }
-  initFile.addEventListener("change", () => {
-    initFrom.value = "";
-    showInit(initFile.files[0] ? URL.createObjectURL(initFile.files[0]) : null);
-  });
-  $("#init-clear").addEventListener("click", () => {
-    initFile.value = "";
-    initFrom.value = "";
-    showInit(null);
-  });
-  const hasInit = () => Boolean(initFrom.value || initFile.files.length);
-
-  // Shrink a large upload in the browser first: the server resizes to width × height anyway.
-  async function shrunkUpload(file) {
-    const width = Number(form.width.value), height = Number(form.height.value);
-    const bitmap = await createImageBitmap(file).catch(() => null);
-    if (!bitmap || (bitmap.width <= 2 * width && bitmap.height <= 2 * height)) return file;
-    const scale = Math.min(2 * width / bitmap.width, 2 * height / bitmap.height);
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.round(bitmap.width * scale);
-    canvas.height = Math.round(bitmap.height * scale);
-    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
-    return blob ? new File([blob], "init.jpg", { type: "image/jpeg" }) : file;
-  }
-
-  // ---- estimate: the same formula the server charges by --------------------------------
+  const panel = () => window.DaydreamForm; // the control panel (studio-form.js)
+  const showError = (message) => panel().showError(message);
   function seconds(value) {
     if (value < 1) return "under a second";
     if (value < 90) return `about ${Math.round(value)} s`;
     return `about ${Math.round(value / 60)} min`;
   }
-  function updateEstimate() {
-    const width = Number(form.width.value), height = Number(form.height.value);
-    const samples = Number(form.samples.value);
-    let steps = Number(form.steps.value);
-    if (hasInit()) steps = Math.max(1, Math.floor(steps * Number(form.strength.value)));
-    const run = $("#run");
-    const estimate = $("#estimate");
-    if (width * height > maxPixels) {
-      estimate.textContent = `${width}×${height} is too large here: at most ${maxPixels} pixels.`;
-      estimate.classList.add("text-red-700");
-      run.disabled = true;
-      return;
-    }
-    estimate.classList.remove("text-red-700");
-    run.disabled = false;
-    const cost = Math.max(1, Math.ceil(width * height * steps * samples / pricing.credit_pixel_steps));
-    const runSeconds = pricing.overhead + pricing.rate * width * height * steps * samples / 1e6;
-    const wait = pricing.queue_seconds > 0.5 ? `, after ${seconds(pricing.queue_seconds)} in the queue` : "";
-    estimate.textContent = `${cost} credit${cost === 1 ? "" : "s"} · ${seconds(runSeconds)} to run${wait}`;
-  }
-  updateEstimate();
 
-  // ---- submit ------------------------------------------------------------------------------
-  function showError(message) {
-    const box = $("#form-error");
-    box.textContent = message || "";
-    box.classList.toggle("hidden", !message);
-  }
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    showError("");
-    const run = $("#run");
-    run.disabled = true;
-    const data = new FormData(form);
-    if (seed.disabled) data.delete("seed");
-    if (initFile.files[0]) data.set("init_image", await shrunkUpload(initFile.files[0]));
-    if (!hasInit()) data.delete("strength");
-    try {
-      const response = await fetch(form.action, {
-        method: "POST", body: data, headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-      });
-      const body = await response.json().catch(() => null);
-      if (!response.ok) {
-        const message = body && body.error ? body.error.message
-          : response.status === 413 ? "The image is too large to upload." : `The server answered ${response.status}.`;
-        showError(message);
-        return;
-      }
-      addCard(body.task.id, body.card);
-      setCredits(body.credits);
-      track(body.task);
-      setPanel(false);
-    } catch (error) {
-      showError("Could not reach the server. Check your connection and try again.");
-    } finally {
-      updateEstimate();
-    }
+  // A task the control panel submitted: its card, the balance, its progress.
+  form.addEventListener("daydream:submitted", (event) => {
+    const body = event.detail;
+    addCard(body.task.id, body.card);
+    setCredits(body.credits);
+    track(body.task);
   });
 
   // ---- timeline cards ------------------------------------------------------------------------
@@ -170,6 +48,7 @@
     if (!response.ok) return;
     const body = await response.json();
     setCredits(body.credits);
+    panel().refreshQuote();
     body.tasks.forEach((task) => {
       const card = document.getElementById(`task-${task.id}`);
       if (card && card.dataset.state !== task.state) refreshCard(task.id);
@@ -193,13 +72,12 @@
     if (!button) return;
     const card = button.closest("[data-task]");
     if (button.dataset.action === "cancel") cancelTask(card.dataset.task);
-    if (button.dataset.action === "reuse") reuse(JSON.parse(card.dataset.settings), false);
+    const settings = () => JSON.parse(card.dataset.settings);
+    if (button.dataset.action === "reuse") panel().reuse(settings(), { taskId: card.dataset.task });
     if (button.dataset.action === "share") share(button);
     if (button.dataset.action === "variant") {
-      reuse(JSON.parse(card.dataset.settings), true);
-      initFile.value = "";
-      initFrom.value = button.dataset.image;
-      showInit(button.dataset.thumb);
+      panel().reuse(settings(), { taskId: card.dataset.task, variant: true,
+        image: button.dataset.image, thumb: button.dataset.thumb });
     }
   });
   async function share(button) {
@@ -214,20 +92,6 @@
     button.setAttribute("aria-pressed", String(shared));
     button.textContent = shared ? "Shared" : "Share";
   }
-  function reuse(settings, variant) {
-    for (const name of ["prompt", "negative_prompt", "width", "height", "steps", "cfg_scale", "samples", "scheduler"]) {
-      if (settings[name] !== null && settings[name] !== undefined) form[name].value = settings[name];
-    }
-    if (settings.strength) form.strength.value = settings.strength;
-    randomSeed.checked = variant;
-    seed.disabled = variant;
-    seed.value = variant ? "" : settings.seed;
-    $$("input[type=range]", form).forEach((slider) => slider.dispatchEvent(new Event("input")));
-    updateEstimate();
-    setPanel(true);
-    prompt.focus();
-  }
-
   // ---- live progress -------------------------------------------------------------------------
   function track(task) {
     let item = active.get(task.id);
@@ -235,6 +99,7 @@
       item = $("#progress-template").content.firstElementChild.cloneNode(true);
       item.dataset.task = task.id;
       $(".label", item).textContent = task.prompt || "(empty prompt)";
+      $(".bar", item).style.width = "0%"; // set here: the CSP refuses style attributes
       $(".cancel", item).addEventListener("click", () => cancelTask(task.id));
       progressArea.append(item);
       active.set(task.id, item);
@@ -243,14 +108,26 @@
     if (task.state === "queued" && item.dataset.state === "running") return;
     item.dataset.state = task.state;
     if (task.state === "queued") {
-      const where = task.position ? `position ${task.position}` : "waiting";
-      $(".detail", item).textContent = `Queued — ${where}${task.eta != null ? `, done in ${seconds(task.eta)}` : ""}`;
+      item.dataset.position = task.position || "";
+      item.dataset.deadline = task.eta != null ? String(Date.now() + task.eta * 1000) : "";
+      showWait(item);
     } else if (task.state === "running" && task.progress && task.progress.total) {
       setProgress(item, task.progress.step, task.progress.total, task.eta);
     } else if (task.state === "running") {
       $(".detail", item).textContent = "Starting…";
     }
   }
+  // A queued task's wait counts down between the server's updates (sent whenever the
+  // queue moves), so it never sits still at a stale number.
+  function showWait(item) {
+    const where = item.dataset.position ? `position ${item.dataset.position}` : "waiting";
+    const deadline = Number(item.dataset.deadline);
+    const left = deadline ? Math.max(0, (deadline - Date.now()) / 1000) : null;
+    $(".detail", item).textContent = `Queued — ${where}${left != null ? `, done in ${seconds(left)}` : ""}`;
+  }
+  setInterval(() => {
+    for (const item of active.values()) if (item.dataset.state === "queued") showWait(item);
+  }, 1000);
   function setProgress(item, step, total, eta) {
     item.dataset.state = "running";
     const percent = total ? Math.round(100 * step / total) : 0;

@@ -1,0 +1,1 @@
+"""Helpers of bench/load.py: the seeded database and the simulated people."""

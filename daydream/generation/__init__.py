@@ -1,0 +1,1 @@
+"""What a generation asks for: one definition every surface derives from (see request.py)."""
