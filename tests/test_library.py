@@ -94,6 +94,7 @@ def test_bad_filters_get_a_clear_400(client, auth, user):
     text = response.get_data(as_text=True)
     assert "size must look like 512x512" in text and "from must be a date" in text
     assert client.get("/library/?before=abc").status_code == 400
+    assert client.get("/library/?before=6402373705727999").status_code == 400
 
 
 def test_pages_by_cursor_without_gaps_or_repeats(client, auth, user, make_images):

@@ -13,6 +13,9 @@ from daydream.models import TaskState
 STATES = [state.value for state in TaskState]
 MAX_PER_PAGE = 100
 
+# Ids are 32-bit INTEGER columns on PostgreSQL; a larger cursor cannot name an image.
+MAX_DATABASE_ID = 2**31 - 1
+
 
 _JSON_TYPES = {"text": "string", "int": "integer", "float": "number", "bool": "boolean",
                "choice": "string"}
@@ -215,7 +218,7 @@ LIBRARY_PARAMETERS = {
            "description": "Made on or before this day (UTC)."},
     "favourites": {"type": "string", "enum": ["1", "0", "true", "false"],
                    "description": "1: favourites only."},
-    "before": {"type": "integer", "minimum": 1, "maximum": 2**62,
+    "before": {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_ID,
                "description": "The next_cursor of the previous page."},
     "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 48},
 }

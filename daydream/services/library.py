@@ -24,6 +24,9 @@ MAX_PAGE_SIZE = 200
 MODES = ("txt2img", "img2img")
 _SIZE = re.compile(r"^(\d{1,5})[x×](\d{1,5})$")
 
+# Image ids are a 32-bit INTEGER column on PostgreSQL; no cursor can be larger.
+MAX_IMAGE_ID = 2**31 - 1
+
 
 class LibraryQueryError(ValueError):
     """A filter value that makes no sense; ``errors`` maps each field to a readable reason."""
@@ -109,7 +112,7 @@ def parse_cursor(raw: str | None) -> int | None:
     """The ``before`` cursor as an image id; LibraryQueryError when it is not one."""
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_IMAGE_ID:
         raise LibraryQueryError({"before": "before must be the cursor a page gave you"})
     return int(raw)
 

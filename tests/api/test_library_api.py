@@ -34,6 +34,14 @@ def test_filters_and_their_errors(client, user, headers, make_images):
     assert bad_date.status_code == 400 and "from" in bad_date.json["error"]["details"]
 
 
+def test_a_cursor_beyond_any_image_id_is_a_clear_400(client, user, headers, make_images):
+    make_images(user)
+    huge = client.get("/api/v1/library?before=6402373705727999", headers=headers)
+    assert huge.status_code == 400 and "before" in huge.json["error"]["details"]
+    largest = client.get(f"/api/v1/library?before={2**31 - 1}", headers=headers)
+    assert largest.status_code == 200 and len(largest.json["images"]) == 1
+
+
 def test_favourite(client, user, headers, make_images):
     (image,) = make_images(user)
     answer = client.post(f"/api/v1/images/{image}/favourite", json={"favourite": True},
