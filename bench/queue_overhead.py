@@ -59,7 +59,7 @@ class ZeroWorkEngine:
     model_name = "zero-work"
 
     def generate(self, params, init_image=None, on_step=None, should_stop=None,
-                 preview_every=None):
+                 **_preview_options):
         """One step reported, one blank image returned (the engine's result shape)."""
         if on_step:
             on_step(SimpleNamespace(step=1, total=1, elapsed=0.0, eta=0.0, preview_jpeg=None))

@@ -25,6 +25,19 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number, not {raw!r}") from exc
 
 
+def _env_seconds(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a number of seconds, not {raw!r}") from exc
+    if not 0 <= value < 3600:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be between 0 and 3600 seconds")
+    return value
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None or raw == "":
@@ -78,6 +91,11 @@ class Config:
     QUEUE_MAX = 50
     QUEUE_MAX_PER_USER = 5
     PREVIEW_EVERY = 1
+    # At most one progress event per PROGRESS_INTERVAL seconds and one preview per
+    # PREVIEW_INTERVAL seconds per task: a browser cannot show more, and each one costs
+    # engine time (the preview) and side-thread time (the event) on a busy worker.
+    PROGRESS_INTERVAL = 0.1
+    PREVIEW_INTERVAL = 0.25
     # One credit buys this many pixel-steps: 512x512 at 20 steps costs 10 credits.
     CREDIT_PIXEL_STEPS = 512 * 512 * 2
     # Time estimate before this server has finished any task (seconds per megapixel-step,
@@ -212,6 +230,8 @@ class Config:
             "MAX_BATCH_PIXELS",
         ):
             settings[name] = _env_int(name, settings[name])
+        for name in ("PROGRESS_INTERVAL", "PREVIEW_INTERVAL"):
+            settings[name] = _env_seconds(name, settings[name])
         settings["RATE_LIMIT_NAMESPACE"] = _env("RATE_LIMIT_NAMESPACE",
                                                 settings["RATE_LIMIT_NAMESPACE"])
         settings["REMEMBER_COOKIE_DURATION"] = timedelta(
@@ -289,6 +309,9 @@ class TestConfig(Config):
     SERVER_NAME = None
     # Tests see one task per engine call unless they ask for batching (tests/test_batching.py).
     MAX_BATCH = 1
+    # Tests watch every step's event and preview.
+    PROGRESS_INTERVAL = 0.0
+    PREVIEW_INTERVAL = 0.0
 
 
 def read_instance_file(instance_path: Path) -> dict:

@@ -228,8 +228,7 @@ class TaskRunner:
         result = engine.generate(
             params_of(task), init_image=init, on_step=self._reporter(task),
             should_stop=lambda: self.should_stop(task.id),
-            preview_every=self.app.config["PREVIEW_EVERY"],
-            **({"mask": mask} if mask is not None else {}),
+            **self._preview_options(), **({"mask": mask} if mask is not None else {}),
         )
         self.side.hold()  # until the next engine call starts
         self.side.submit(finishing.store, task.id, result, task.model,
@@ -250,8 +249,7 @@ class TaskRunner:
 
         requests = [request(task) for task in claimed]
         self.side.release()
-        results = engine.generate_batch(requests,
-                                             preview_every=self.app.config["PREVIEW_EVERY"])
+        results = engine.generate_batch(requests, **self._preview_options())
         self.side.hold()
         for task, result in zip(claimed, results, strict=True):
             if result is not None:  # None: stopped on request, already handed on
@@ -262,10 +260,25 @@ class TaskRunner:
         """Whether a stop was asked: the shared flag (fast), or the row (via the heartbeat)."""
         return task_id in self.stop_asked or self.state.cancel_requested(task_id)
 
+    def _preview_options(self) -> dict[str, Any]:
+        return {"preview_every": self.app.config["PREVIEW_EVERY"],
+                "preview_interval": self.app.config["PREVIEW_INTERVAL"]}
+
     def _reporter(self, task: Task):
         report = finishing.ProgressReport(task)
+        interval = self.app.config["PROGRESS_INTERVAL"]
+        last_sent = float("-inf")
 
         def on_step(progress: Any) -> None:
-            self.side.submit(report, progress, time.monotonic())
+            # Steps closer together than the interval are dropped unless they bring a
+            # preview or end the sampling: a browser shows no more, and each event is side
+            # work on a busy machine.
+            nonlocal last_sent
+            now = time.monotonic()
+            if progress.preview_jpeg is None and progress.step < progress.total \
+                    and now - last_sent < interval:
+                return
+            last_sent = now
+            self.side.submit(report, progress, now)
 
         return on_step

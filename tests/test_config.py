@@ -42,6 +42,19 @@ def test_bad_number_in_environment_is_named(monkeypatch):
         Config.from_env()
 
 
+def test_progress_and_preview_intervals_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DAYDREAM_PROGRESS_INTERVAL", "0.5")
+    monkeypatch.setenv("DAYDREAM_PREVIEW_INTERVAL", "0")
+    settings = Config.from_env()
+    assert settings["PROGRESS_INTERVAL"] == 0.5 and settings["PREVIEW_INTERVAL"] == 0.0
+    monkeypatch.setenv("DAYDREAM_PREVIEW_INTERVAL", "soon")
+    with pytest.raises(ConfigError, match="DAYDREAM_PREVIEW_INTERVAL must be a number"):
+        Config.from_env()
+    monkeypatch.setenv("DAYDREAM_PREVIEW_INTERVAL", "-1")
+    with pytest.raises(ConfigError, match="between 0 and 3600"):
+        Config.from_env()
+
+
 def test_default_database_is_sqlite_in_instance(monkeypatch, tmp_path):
     monkeypatch.setenv("DAYDREAM_SECRET_KEY", "x" * 40)
     monkeypatch.delenv("DAYDREAM_DATABASE_URL", raising=False)

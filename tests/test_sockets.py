@@ -60,6 +60,19 @@ def test_progress_events_reach_the_owner_live(app, make_user, worker):
     assert other_socket.get_received() == []
 
 
+def test_progress_and_previews_are_paced_by_the_configured_intervals(app, make_user, worker):
+    app.config.update(PROGRESS_INTERVAL=3600, PREVIEW_INTERVAL=3600)
+    user, client, socket = socket_for(app, "paced@example.com", make_user)
+    socket.get_received()
+    client.post("/studio/tasks", data={**SMALL, "steps": "5"})
+    received = []
+    wait_for(lambda: received.extend(socket.get_received()) or "task.done" in names(received))
+    progress = [e["args"][0] for e in received if e["name"] == "task.progress"]
+    # The first step (with its preview), then nothing until the sampling's last step.
+    assert [p["step"] for p in progress] == [1, 5]
+    assert "preview" in progress[0] and "preview" not in progress[1]
+
+
 def test_logout_closes_the_socket(app, make_user):
     user, client, socket = socket_for(app, "leaving@example.com", make_user)
     client.post("/auth/logout")

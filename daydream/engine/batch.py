@@ -74,7 +74,8 @@ class BatchRun(Run):
     """A Run whose one txt2img pass carries every member's prompts, seeds and callbacks."""
 
     def __init__(self, pipes: Pipes, members: list[_Member], *, preview_every: int | None,
-                 preview_denoised: bool, preview_max_side: int) -> None:
+                 preview_denoised: bool, preview_max_side: int,
+                 preview_interval: float = 0.0) -> None:
         self.members = members
         total = sum(len(member.seeds) for member in members)
         shared = dataclasses.replace(members[0].params, samples=total, n_iter=1)
@@ -82,7 +83,7 @@ class BatchRun(Run):
         super().__init__(pipes, shared, init=members[0].request.init_image, mask=None,
                          on_step=self._step if reporting else None, stop=lambda: False,
                          preview_every=preview_every, preview_denoised=preview_denoised,
-                         preview_max_side=preview_max_side)
+                         preview_max_side=preview_max_side, preview_interval=preview_interval)
 
     def images(self) -> list[Any]:
         """Run the one pass; every member's images, in member order."""
@@ -107,6 +108,7 @@ class BatchRun(Run):
 
     def _step(self, step: int, total: int, latents: Any) -> None:
         offset = 0
+        with_preview = self._preview_due(step)  # every member's preview, or none
         for member in self.members:
             count = len(member.seeds)
             request = member.request
@@ -115,7 +117,8 @@ class BatchRun(Run):
                 if request.on_stopped is not None:
                     request.on_stopped(step, total)
             elif member.stopped is None and request.on_step is not None:
-                self._report(step, total, latents[offset:offset + count], request.on_step)
+                self._report(step, total, latents[offset:offset + count], request.on_step,
+                             with_preview)
             offset += count
         if all(member.stopped for member in self.members):
             raise GenerationCancelled(step, total)
@@ -123,7 +126,7 @@ class BatchRun(Run):
 
 def generate_batch(engine: Any, requests: list[BatchRequest], *, preview_every: int | None = 1,
                    preview_denoised: bool = True, preview_max_side: int = 256,
-                   ) -> list[Any | None]:
+                   preview_interval: float = 0.0) -> list[Any | None]:
     """Run compatible requests as one call: a GenerationResult per member, or None
     for a member that was stopped. Raises GenerationCancelled when every member stopped."""
     from daydream.engine.pipeline import GenerationResult
@@ -144,7 +147,7 @@ def generate_batch(engine: Any, requests: list[BatchRequest], *, preview_every: 
         run = BatchRun(engine._pipes(), [dataclasses.replace(m, params=p)
                                          for m, p in zip(members, seen, strict=True)],
                        preview_every=preview_every, preview_denoised=preview_denoised,
-                       preview_max_side=preview_max_side)
+                       preview_max_side=preview_max_side, preview_interval=preview_interval)
         for member in run.members:
             if member.request.should_stop():  # stopped before anything ran
                 member.stopped = (0, 0)

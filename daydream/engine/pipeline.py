@@ -262,13 +262,15 @@ class Engine:
         mask: Image.Image | None = None,
         preview_denoised: bool = True,
         preview_max_side: int = 256,
+        preview_interval: float = 0.0,
     ) -> GenerationResult:
         """Generate ``samples × n_iter`` images: txt2img, img2img with ``init_image``, or
         inpainting with ``init_image`` and ``mask`` (white = repaint); hires fix on txt2img.
 
         Seeds are ``seed, seed+1, ...`` (random first seed when None). ``on_step`` gets a
         StepProgress after each step, counted across every pass, with a JPEG preview every
-        ``preview_every`` steps (0/None: none). ``should_stop`` is checked each step; when
+        ``preview_every`` steps (0/None: none), at most one per ``preview_interval``
+        seconds. ``should_stop`` is checked each step; when
         it fires the run stops with GenerationCancelled and nothing is decoded.
         """
         if mask is not None and init_image is None:
@@ -284,7 +286,7 @@ class Engine:
             run = Run(self._pipes(), dataclasses.replace(params, prompt=prompt), init=init_image,
                       mask=mask, on_step=on_step, stop=_stop_check(should_stop),
                       preview_every=preview_every, preview_denoised=preview_denoised,
-                      preview_max_side=preview_max_side)
+                      preview_max_side=preview_max_side, preview_interval=preview_interval)
             if run.stop():
                 raise GenerationCancelled(0, 0)
             images: list[Image.Image] = []

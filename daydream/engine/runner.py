@@ -43,9 +43,11 @@ class Run:
 
     def __init__(self, pipes: Pipes, params: GenerationParams, *, init: Image.Image | None,
                  mask: Image.Image | None, on_step: Any, stop: Callable[[], bool],
-                 preview_every: int | None, preview_denoised: bool, preview_max_side: int):
+                 preview_every: int | None, preview_denoised: bool, preview_max_side: int,
+                 preview_interval: float = 0.0):
         self.pipes, self.params, self.init, self.mask = pipes, params, init, mask
         self.on_step, self.stop, self.preview_every = on_step, stop, preview_every
+        self.preview_interval, self.last_preview = preview_interval, float("-inf")
         self.preview_denoised, self.preview_max_side = preview_denoised, preview_max_side
         self.size = (params.width, params.height)
         self.hires = params.enable_hr and init is None
@@ -172,15 +174,26 @@ class Run:
         if self.stop():
             raise GenerationCancelled(step, total)
         if self.on_step is not None:
-            self._report(step, total, latents, self.on_step)
+            self._report(step, total, latents, self.on_step, self._preview_due(step))
 
-    def _report(self, step: int, total: int, latents: Any, on_step: Any) -> None:
-        """Call ``on_step`` with the progress and (every few steps) a preview of latents[0]."""
+    def _preview_due(self, step: int) -> bool:
+        """Whether this step makes previews: every ``preview_every`` steps, at most one
+        per ``preview_interval`` seconds (each costs the engine a decode and a JPEG)."""
+        if self.pipes.factors is None or not self.preview_every or step % self.preview_every:
+            return False
+        now = time.perf_counter()
+        if now - self.last_preview < self.preview_interval:
+            return False
+        self.last_preview = now
+        return True
+
+    def _report(self, step: int, total: int, latents: Any, on_step: Any,
+                with_preview: bool) -> None:
+        """Call ``on_step`` with the progress and, when asked, a preview of latents[0]."""
         from daydream.engine.pipeline import StepProgress
 
         elapsed = time.perf_counter() - self.started
         jpeg = None
-        if self.pipes.factors is not None and self.preview_every and \
-                step % self.preview_every == 0:
+        if with_preview:
             jpeg = latents_to_jpeg(latents, self.pipes.factors, max_side=self.preview_max_side)
         on_step(StepProgress(step, total, elapsed, elapsed / step * (total - step), jpeg))

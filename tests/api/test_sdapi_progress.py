@@ -33,7 +33,7 @@ class SlowEngine:
         self.started = threading.Event()
 
     def generate(self, params, init_image=None, on_step=None, should_stop=None,
-                 preview_every=1):
+                 **_preview_options):
         on_step(SimpleNamespace(step=1, total=params.steps, eta=3.0, preview_jpeg=b"jpeg!"))
         self.started.set()
         if self.fail:

@@ -153,6 +153,16 @@ def test_previews_at_the_interval(engine):
     assert len(steps[1].preview_jpeg) < 5_000
 
 
+def test_previews_at_most_once_per_preview_interval(engine):
+    rare: list[StepProgress] = []
+    engine.generate(small(steps=4), on_step=rare.append, preview_interval=3600)
+    assert [p.step for p in rare] == [1, 2, 3, 4]  # progress every step
+    assert [p.step for p in rare if p.preview_jpeg] == [1]  # the first, then not for an hour
+    every: list[StepProgress] = []
+    engine.generate(small(steps=4), on_step=every.append, preview_interval=0)
+    assert [p.step for p in every if p.preview_jpeg] == [1, 2, 3, 4]
+
+
 def test_preview_is_capped_and_denoised_differs_from_latent(engine):
     for name in ("Euler a", "DPM++ 2M"):
         denoised, noisy = [], []
