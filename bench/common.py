@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from daydream import create_app
-from daydream.config import TestConfig
+from daydream.config import Config, TestConfig
 from daydream.extensions import db
 from daydream.services import users
 
@@ -15,12 +15,17 @@ PASSWORD = "violet harbour lantern 93"
 
 def build_app(folder: Path, people: int = 1, **overrides: Any):
     """An app in a scratch folder (SQLite, the local queue) with ``people`` users; the app
-    and their emails. Production-like settings except the test config's cheap hashing."""
+    and their emails. Production-like settings except the test config's cheap hashing
+    and one task per engine call (a benchmark that batches says so)."""
     settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
     settings.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'bench.sqlite3'}",
                     MEDIA_PATH=str(folder / "media"), QUEUE_MAX=10_000,
                     QUEUE_MAX_PER_USER=10_000, STARTING_CREDITS=10_000_000,
-                    MAX_PIXELS=1024 * 1024, **overrides)
+                    MAX_PIXELS=1024 * 1024,
+                    # What a deployment paces progress and previews at (tests see every step).
+                    PROGRESS_INTERVAL=Config.PROGRESS_INTERVAL,
+                    PREVIEW_INTERVAL=Config.PREVIEW_INTERVAL)
+    settings.update(overrides)
     app = create_app(settings, instance_path=folder)
     emails = [f"person{n}@example.com" for n in range(people)]
     with app.app_context():

@@ -222,7 +222,29 @@ def test_the_estimate_reads_only_the_latest_finished_tasks(app, make_task, user)
         make_task(user, state="done", started_at=now, finished_at=now + timedelta(
             seconds=1 + index))
     with app.app_context(), statements(app) as seen:
-        estimates.learned_rate()
+        first = estimates.learned_rate()
     plans = sqlite_plans(app, seen)
-    assert len(plans) == 1 and "ix_task_state_finished_at" in plans[0], plans
-    assert "TEMP B-TREE" not in plans[0], plans
+    assert len(plans) == 2, plans  # the newest finished task, then the history to fit
+    assert all("ix_task_state_finished_at" in plan for plan in plans), plans
+    assert not any("TEMP B-TREE" in plan for plan in plans), plans
+    # Nothing finished since: the fit is reused, after one lookup.
+    with app.app_context(), statements(app) as again:
+        assert estimates.learned_rate() == first
+    assert len(again) == 1
+
+
+def test_a_newly_finished_task_refits_the_estimate(app, make_task, user):
+    start = datetime(2026, 1, 1, 12, 0, 0)
+    for width in (256, 384, 512):
+        finished(make_task, user, width, 2 + width * width * 20 / 1e6)
+    with app.app_context():
+        before = estimates.learned_rate()
+    # The same sizes, now twice as slow and finished later: the newest pace wins.
+    for width in (256, 384, 512):
+        make_task(user, width=width, height=width, steps=20, state="done",
+                  started_at=start + timedelta(hours=1), finished_at=start + timedelta(
+                      hours=1, seconds=2 * (2 + width * width * 20 / 1e6)))
+    with app.app_context():
+        after = estimates.learned_rate()
+    assert estimates.predict(after, (1, 20, 5.24, 0.26, 0.0)) > \
+        1.5 * estimates.predict(before, (1, 20, 5.24, 0.26, 0.0))

@@ -269,3 +269,32 @@ def test_timeline_queries_do_not_grow_with_its_tasks(app, client, logged_in):
     assert many == few, f"statements with 2 tasks: {few}, with 40: {many}"
     assert client.get("/studio/").get_data(as_text=True).count('data-testid="thumbnail"') == 80
     assert len(client.get("/studio/state").json["tasks"]) == 40
+
+
+def test_a_submit_costs_the_same_statements_with_3_or_30_people_waiting(app, make_user):
+    """Everyone waiting hears their new place on each submit: one query for all of them."""
+    from tests.querycount import statements
+
+    waiting = [app.test_client() for _ in range(30)]
+    for number, person in enumerate(waiting):
+        make_user(f"waiting{number}@example.com")
+        person.post("/auth/login", data={"email": f"waiting{number}@example.com",
+                                         "password": "correct horse battery"})
+    newcomer = app.test_client()
+    make_user("newcomer@example.com")
+    newcomer.post("/auth/login", data={"email": "newcomer@example.com",
+                                       "password": "correct horse battery"})
+
+    def submit_counted() -> int:
+        with statements(app) as seen:
+            assert newcomer.post("/studio/tasks", data=SMALL).status_code == 202
+        return len(seen)
+
+    for person in waiting[:3]:
+        assert person.post("/studio/tasks", data=SMALL).status_code == 202
+    submit_counted()  # the first submit also does once-a-minute bookkeeping
+    few = submit_counted()
+    for person in waiting[3:]:
+        assert person.post("/studio/tasks", data=SMALL).status_code == 202
+    many = submit_counted()
+    assert many == few, f"statements with 5 waiting: {few}, with 32: {many}"

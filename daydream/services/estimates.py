@@ -81,7 +81,27 @@ def task_features(task: Any) -> tuple[float, ...]:
 
 
 def learned_rate() -> RateModel:
-    """The time model fitted to recent finished tasks (defaults before any history)."""
+    """The time model fitted to recent finished tasks (defaults before any history).
+
+    The fit is kept per app and made again only when a newer task has finished (one
+    indexed lookup decides), so a queue of many waiting tasks costs one fit, not one each.
+    """
+    newest = db.session.execute(
+        select(Task.finished_at, Task.id)
+        .where(Task.state == TaskState.DONE.value, Task.finished_at.is_not(None))
+        .order_by(Task.finished_at.desc()).limit(1)).first()
+    cfg = current_app.config
+    key = (tuple(newest) if newest else None, cfg["ESTIMATE_TASK_OVERHEAD"],
+           cfg["ESTIMATE_SECONDS_PER_MPX_STEP"])
+    kept = current_app.extensions.get("daydream.learned_rate")
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    rate = _fit_history()
+    current_app.extensions["daydream.learned_rate"] = (key, rate)
+    return rate
+
+
+def _fit_history() -> RateModel:
     cfg = current_app.config
     # Plain rows holding every request column (a task's passes depend on them all).
     columns = [getattr(Task, spec.column_name) for spec in PARAMS]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -156,7 +156,7 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     db.session.commit()
     # Announced before the push: once pushed, a worker may start it and say so at once, and
     # "queued" must never arrive after "started".
-    events.publish(user.id, "task.queued", task_status(task))
+    events.publish(user.id, "task.queued", task_status(task, {}))  # not in line yet
     try:
         get_runtime().queue.push(task.id, user.id, task.model)
     except Exception:  # the row is the truth: the reconciler enqueues it again shortly
@@ -208,10 +208,13 @@ def queue_wait_seconds(rate: estimates.RateModel | None = None) -> float:
         _remaining(t, rate) for t in running)
 
 
-def _tasks_by_id(ids: list[int]) -> dict[int, Task]:
+def _tasks_by_id(ids: list[int], with_images: bool = False) -> dict[int, Task]:
     if not ids:
         return {}
-    rows = db.session.scalars(select(Task).where(Task.id.in_(ids)))
+    query = select(Task).where(Task.id.in_(ids))
+    if with_images:  # their statuses list images: one query, not one per task
+        query = query.options(selectinload(Task.images))
+    rows = db.session.scalars(query)
     return {task.id: task for task in rows}
 
 
@@ -230,10 +233,24 @@ def _remaining(task: Task, rate: estimates.RateModel) -> float:
 
 
 def positions() -> dict[int, tuple[int, float]]:
-    """task id → (1-based queue position, seconds until it should finish)."""
+    """task id → (1-based queue position, seconds until it should finish).
+
+    Within one request the answer is kept while the queue's order stays the same: a submit
+    tells everyone waiting and answers its caller from one reckoning, not three.
+    """
     order = get_runtime().queue.order()
     if not order:  # nobody waits (the usual case when a worker is idle): nothing to estimate
         return {}
+    if not has_request_context():
+        return _reckon(order)
+    kept = g.get("daydream_positions")
+    if kept is None or kept[0] != order:
+        kept = (order, _reckon(order))
+        g.daydream_positions = kept
+    return kept[1]
+
+
+def _reckon(order: list[int]) -> dict[int, tuple[int, float]]:
     rows = _tasks_by_id(order)
     rate = estimates.learned_rate()
     clock = sum(_remaining(t, rate) for t in db.session.scalars(
@@ -251,7 +268,8 @@ def positions() -> dict[int, tuple[int, float]]:
 def broadcast_positions(skip: int | None = None) -> None:
     """Tell everyone still waiting their new place and wait (whenever the queue moves)."""
     where = positions()
-    for task in _tasks_by_id([task_id for task_id in where if task_id != skip]).values():
+    waiting = [task_id for task_id in where if task_id != skip]
+    for task in _tasks_by_id(waiting, with_images=True).values():
         if task.state == TaskState.QUEUED.value:  # a worker may have taken it meanwhile
             events.publish(task.user_id, "task.queued", task_status(task, where))
 
