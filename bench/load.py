@@ -11,8 +11,12 @@ benchmark works in its own schema (``--schema``, dropped and made afresh each ru
 
 For each database: a fresh instance folder, ``daydream db upgrade``, a bulk seed
 (``bench/loadtest/seed.py``: 1,000 accounts, 100,000 tasks, their image and ledger rows), then
-``daydream serve`` (gunicorn, the embedded worker with the demo model) as a subprocess on a
-free loopback port. The people (``bench/loadtest/people.py``, one thread each, real HTTP with
+the site as subprocesses on a free loopback port. ``--deployment scaled`` (the default, the
+README's production shape): ``daydream serve`` (gunicorn) with ``DAYDREAM_REDIS_URL`` set,
+so the web process never loads torch, and one ``daydream worker`` process with the demo
+model, on Redis database ``--redis-db`` of 127.0.0.1:6379 (emptied first).
+``--deployment embedded``: ``daydream serve`` alone, its worker thread in the web process.
+The people (``bench/loadtest/people.py``, one thread each, real HTTP with
 ``requests`` and real Socket.IO over WebSocket) log in through the form, open a socket, and
 for ``--duration`` seconds after a ``--warmup`` browse pages, fetch the timeline and library
 JSON, poll task status and A1111 progress, submit through the native API, the studio and
@@ -75,12 +79,34 @@ def database_url(kind: str, instance: Path, args: argparse.Namespace) -> str:
     return f"{url}?options=-csearch_path%3D{args.schema}"
 
 
-def environment(instance: Path, url: str, code: Path) -> dict[str, str]:
-    """The server's environment: this instance and database, offline, no Redis."""
+def environment(instance: Path, url: str, code: Path, redis_url: str | None) -> dict[str, str]:
+    """The site's environment: this instance and database, offline, Redis when scaled."""
     env = {**os.environ, "DAYDREAM_INSTANCE_PATH": str(instance), "DAYDREAM_DATABASE_URL": url,
            "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(code)}
     env.pop("DAYDREAM_REDIS_URL", None)
+    if redis_url:
+        env["DAYDREAM_REDIS_URL"] = redis_url
     return env
+
+
+def fresh_redis(args: argparse.Namespace) -> str | None:
+    """The Redis URL of a scaled run, its database emptied; None when embedded."""
+    if args.deployment != "scaled":
+        return None
+    import redis
+
+    url = f"redis://127.0.0.1:6379/{args.redis_db}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after a minute."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def wait_for_site(process: subprocess.Popen, port: int, log: Path, timeout: float = 180) -> None:
@@ -130,29 +156,33 @@ def run_one(kind: str, args: argparse.Namespace) -> tuple[float, int]:
     instance = Path(tempfile.mkdtemp(prefix=f"daydream-load-{kind}-"))
     url = database_url(kind, instance, args)
     code = Path(args.code).resolve()
-    env = environment(instance, url, code)
+    env = environment(instance, url, code, fresh_redis(args))
     subprocess.run([*CLI, "db", "upgrade"], cwd=code, env=env, check=True,
                    capture_output=True)
     seeded = seed(url, people=args.people, tasks=args.tasks)
     print(f"{kind}: seeded {seeded.tasks} tasks, {seeded.images} images, "
           f"{args.people} people + {1000 - args.people} other accounts in {seeded.seconds:.1f} s")
     port = free_port()
-    log = instance / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen([*CLI, "serve", "--port", str(port)], cwd=code, env=env,
-                                  stdout=out, stderr=subprocess.STDOUT)
+    logs = [instance / "serve.log", instance / "worker.log"]
+    commands = [[*CLI, "serve", "--port", str(port)]]
+    if args.deployment == "scaled":
+        commands.append([*CLI, "worker"])
+    processes = []
     try:
-        wait_for_site(server, port, log)
+        for command, log in zip(commands, logs, strict=False):
+            with log.open("w") as out:
+                processes.append(subprocess.Popen(command, cwd=code, env=env, stdout=out,
+                                                  stderr=subprocess.STDOUT))
+        wait_for_site(processes[0], port, logs[0])
+        print(f"{kind}: {args.deployment} deployment up: {len(processes)} process(es)")
         stats = load(f"http://127.0.0.1:{port}", seeded.people, args)
         done = report(kind, stats, args.duration)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    if "Traceback" in log.read_text():
-        print(f"{kind}: the server log has a traceback: {log}")
+        for process in processes:
+            stop(process)
+    broken = [log for log in logs if log.exists() and "Traceback" in log.read_text()]
+    if broken:
+        print(f"{kind}: a log has a traceback: {', '.join(map(str, broken))}")
     elif not args.keep:
         shutil.rmtree(instance, ignore_errors=True)
     return done
@@ -195,12 +225,16 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10.0, help="unmeasured seconds first")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--schema", default="daydream_load")
+    parser.add_argument("--deployment", choices=("scaled", "embedded"), default="scaled",
+                        help="scaled: web process + a worker process on Redis; embedded: "
+                        "one process with the worker thread")
+    parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--keep", action="store_true", help="keep the instance folders")
     parser.add_argument("--code", default=str(ROOT), help="serve the daydream package of this "
                         "checkout (e.g. an older commit, for a before/after comparison)")
     args = parser.parse_args()
     print(f"load test {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f} at the start")
+          f"{args.deployment} deployment, load average {os.getloadavg()[0]:.2f} at the start")
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     results = [run_one(kind, args) for kind in kinds]
     worst = max(p99 for p99, _ in results)
