@@ -307,10 +307,13 @@ def _iso(moment) -> str | None:
     return moment.isoformat() + "Z" if moment else None
 
 
-def session_tasks(user: User, limit: int = 100) -> list[Task]:
-    """Tasks of the user's current studio session (not their login), newest first."""
+def session_tasks(user: User, limit: int = 100, unfinished: bool = False) -> list[Task]:
+    """Tasks of the user's current studio session (not their login), newest first;
+    ``unfinished``: only those still queued or running."""
+    query = select(Task).where(access.owned_by(user), Task.sessionid == user.sessionid)
+    if unfinished:
+        query = query.where(Task.state.in_(TaskState.unfinished()))
     return list(db.session.scalars(
-        select(Task).where(access.owned_by(user), Task.sessionid == user.sessionid)
-        .options(selectinload(Task.images))  # every card shows its images: one query
+        query.options(selectinload(Task.images))  # every card shows its images: one query
         .order_by(Task.id.desc()).limit(limit)))
 

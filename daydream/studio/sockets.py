@@ -20,8 +20,7 @@ def on_connect(auth=None):
     get_runtime(current_app._get_current_object()).state.page_opened(current_user.id)
     where = tasks.positions()
     emit("state", {"tasks": [tasks.task_status(t, where)
-                             for t in tasks.session_tasks(current_user)
-                             if not t.is_finished]})
+                             for t in tasks.session_tasks(current_user, unfinished=True)]})
 
 
 def on_disconnect(reason=None):
