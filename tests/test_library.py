@@ -271,3 +271,16 @@ def test_a_library_page_reads_only_its_own_rows(app, user, make_user):
     assert "ix_image_user_id_id" in page and "TEMP B-TREE" not in page, page
     assert "ix_image_user_id_id" in count, count
     assert all("SCAN image" not in plan for plan in plans), plans
+
+
+def test_an_image_whose_file_is_gone_is_a_404_not_a_server_error(app, client, auth, user,
+                                                                 make_images):
+    (image,) = make_images(user)
+    auth.login(user.email)
+    with app.app_context():
+        row = db.session.scalar(db.select(Image).where(Image.uuid == image))
+        storage.absolute(row.path).unlink()
+        storage.absolute(row.thumb_path).unlink()
+    for url in (f"/media/{image}.png", f"/media/{image}.thumb.webp"):
+        gone = client.get(url)
+        assert gone.status_code == 404 and "missing" in gone.get_data(as_text=True)

@@ -1,6 +1,7 @@
 """The studio without a worker: validation, pricing, bounds, cancel of queued tasks."""
 
 import io
+import re
 
 import pytest
 from PIL import Image as PILImage
@@ -267,8 +268,35 @@ def test_timeline_queries_do_not_grow_with_its_tasks(app, client, logged_in):
         bulk_images(logged_in.id, 76, per_task=2, sessionid=logged_in.sessionid)
     many = {url: count_for(app, client, url) for url in ("/studio/", "/studio/state")}
     assert many == few, f"statements with 2 tasks: {few}, with 40: {many}"
-    assert client.get("/studio/").get_data(as_text=True).count('data-testid="thumbnail"') == 80
-    assert len(client.get("/studio/state").json["tasks"]) == 40
+    # The page and its JSON hold the newest 30 cards; "Show earlier" brings the rest.
+    assert client.get("/studio/").get_data(as_text=True).count('data-testid="thumbnail"') == 60
+    assert len(client.get("/studio/state").json["tasks"]) == 30
+
+
+def test_a_long_session_opens_with_its_newest_cards_and_shows_earlier_ones_on_request(
+        app, client, logged_in, make_user):
+    with app.app_context():
+        bulk_images(logged_in.id, 65, per_task=1, sessionid=logged_in.sessionid)
+        stranger = make_user("stranger@example.com")
+        bulk_images(stranger.id, 5, per_task=1, sessionid=stranger.sessionid)
+    page = client.get("/studio/").get_data(as_text=True)
+    shown = re.findall(r'<article id="task-([^"]+)"', page)
+    cursor = re.search(r'data-before="(\d+)"', page).group(1)
+    assert len(shown) == 30
+    seen = list(shown)
+    while cursor:
+        more = client.get(f"/studio/cards?before={cursor}")
+        assert more.status_code == 200
+        seen += re.findall(r'<article id="task-([^"]+)"', more.json["cards"])
+        cursor = more.json["before"]
+    # Every card of the session once, newest first, none of anybody else's.
+    with app.app_context():
+        mine = db.session.scalars(select(Task.uuid).where(Task.user_id == logged_in.id)
+                                  .order_by(Task.id.desc())).all()
+    assert seen == list(mine) and len(seen) == 65
+    for bad in ("abc", "-1", "99999999999", str(2**31)):
+        refused = client.get(f"/studio/cards?before={bad}")
+        assert refused.status_code == 400 and "before" in refused.json["error"]["details"]
 
 
 def test_a_submit_costs_the_same_statements_with_3_or_30_people_waiting(app, make_user):

@@ -17,6 +17,15 @@ def _visible_image(image_uuid: str) -> Image:
     return image
 
 
+def _file_of(relative: str | None):
+    # A row whose file is gone (deleted by hand, a shared media folder not yet in sync) is
+    # a missing image to the browser, not a server error.
+    path = storage.absolute(relative) if relative else None
+    if path is None or not path.is_file():
+        abort(404, "This image's file is missing.")
+    return path
+
+
 def _max_age(image: Image) -> int | None:
     # Only public images may sit in shared caches; the rest get "private, no-store" from
     # daydream.security, so a cache in front of the site never hands them to strangers.
@@ -27,7 +36,7 @@ def _max_age(image: Image) -> int | None:
 def image_png(image_uuid: str):
     """The full PNG; ``?download=1`` saves it under a descriptive name."""
     image = _visible_image(image_uuid)
-    return send_file(storage.absolute(image.path), mimetype="image/png",
+    return send_file(_file_of(image.path), mimetype="image/png",
                      as_attachment=bool(request.args.get("download")),
                      download_name=archives.download_name(image), max_age=_max_age(image))
 
@@ -36,5 +45,5 @@ def image_png(image_uuid: str):
 def image_thumb(image_uuid: str):
     """The timeline thumbnail."""
     image = _visible_image(image_uuid)
-    return send_file(storage.absolute(image.thumb_path), mimetype="image/webp",
+    return send_file(_file_of(image.thumb_path), mimetype="image/webp",
                      max_age=_max_age(image))

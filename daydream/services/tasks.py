@@ -307,12 +307,15 @@ def _iso(moment) -> str | None:
     return moment.isoformat() + "Z" if moment else None
 
 
-def session_tasks(user: User, limit: int = 100, unfinished: bool = False) -> list[Task]:
+def session_tasks(user: User, limit: int = 100, unfinished: bool = False,
+                  before: int | None = None) -> list[Task]:
     """Tasks of the user's current studio session (not their login), newest first;
-    ``unfinished``: only those still queued or running."""
+    ``unfinished``: only those still queued or running; ``before``: older than that id."""
     query = select(Task).where(access.owned_by(user), Task.sessionid == user.sessionid)
     if unfinished:
         query = query.where(Task.state.in_(TaskState.unfinished()))
+    if before is not None:
+        query = query.where(Task.id < before)
     return list(db.session.scalars(
         query.options(selectinload(Task.images))  # every card shows its images: one query
         .order_by(Task.id.desc()).limit(limit)))

@@ -62,14 +62,27 @@ def require_login():
     """The studio is for logged-in users."""
 
 
+# Cards on the page at first and per "Show earlier": a long session stays quick to open.
+TIMELINE_PAGE = 30
+# Task ids are 32-bit INTEGER columns on PostgreSQL.
+MAX_TASK_ID = 2**31 - 1
+
+
+def timeline_page(before: int | None = None) -> tuple[list, int | None]:
+    """One page of this session's cards, newest first, and the cursor of the next."""
+    found = tasks.session_tasks(current_user, limit=TIMELINE_PAGE + 1, before=before)
+    page = found[:TIMELINE_PAGE]
+    return page, (page[-1].id if len(found) > TIMELINE_PAGE else None)
+
+
 @bp.get("/")
 def index():
     """The studio page: control panel, progress area and this session's timeline."""
-    session_tasks = tasks.session_tasks(current_user)
+    session_tasks, earlier = timeline_page()
     where = tasks.positions()
     models, my_model = model_settings.choices(current_user, tasks.limits())
     return render_template(
-        "studio/index.html", tasks=session_tasks, where=where, params=BY_NAME,
+        "studio/index.html", tasks=session_tasks, earlier=earlier, where=where, params=BY_NAME,
         limits=tasks.limits(), defaults=defaults(), models=models, my_model=my_model,
         loras=[path.stem for path in list_loras(current_app.config.get("LORA_DIR"))],
         handoff=library.handoff(current_user, request.args.get("reuse"),
@@ -160,11 +173,24 @@ def new_session():
     return redirect(url_for("studio.index")), 303
 
 
+@bp.get("/cards")
+def earlier_cards():
+    """The next page of timeline cards, older than ``before``, as HTML and the next cursor."""
+    raw = request.args.get("before", "")
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_TASK_ID:
+        return api_error(400, "invalid_parameters", "before must be the cursor the page gave.",
+                         {"before": "before must be the cursor the page gave"})
+    page, earlier = timeline_page(int(raw))
+    return jsonify(cards=render_template("studio/_cards.html", tasks=page,
+                                         where=tasks.positions()), before=earlier)
+
+
 @bp.get("/state")
 def state():
-    """Every task of this session with its state, for a page that (re)connects."""
+    """The newest page of this session's tasks with their states, for a page that
+    (re)connects (older cards are finished and do not change)."""
     where = tasks.positions()
-    return jsonify(tasks=[tasks.task_status(t, where) for t in tasks.session_tasks(current_user)],
+    return jsonify(tasks=[tasks.task_status(t, where) for t in timeline_page()[0]],
                    credits=current_user.credits)
 
 

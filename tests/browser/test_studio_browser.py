@@ -128,3 +128,23 @@ def test_zip_streams_from_the_live_server(page, live_server, worker, user):
     assert "content-length" not in zipped.headers, "streamed, not built in memory"
     with zipfile.ZipFile(io.BytesIO(zipped.body())) as archive:
         assert len(archive.namelist()) == 2
+
+
+def test_a_long_session_shows_earlier_cards_on_request(page, live_server, user, app):
+    from tests.library_factories import bulk_images
+
+    with app.app_context():
+        bulk_images(user.id, 40, per_task=1, sessionid=user.sessionid)
+    login(page, live_server, user.email, PASSWORD)
+    page.goto(live_server + "/studio/")
+    cards = page.locator("[data-testid=task-card]")
+    assert cards.count() == 30
+    page.click("[data-testid=show-earlier]")
+    cards.nth(39).wait_for()
+    assert cards.count() == 40
+    assert page.locator("[data-testid=show-earlier]").is_hidden()
+    # The oldest card came last, and its buttons work like the others' (reuse fills the form).
+    oldest = cards.nth(39)
+    assert "scale test 0" in oldest.inner_text()
+    oldest.locator("button[data-action=reuse]").click()
+    page.wait_for_function("() => document.getElementById('prompt').value === 'scale test 0'")

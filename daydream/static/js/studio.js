@@ -80,6 +80,24 @@
         image: button.dataset.image, thumb: button.dataset.thumb });
     }
   });
+  // Older cards of a long session, a page at a time.
+  const showEarlier = $("#show-earlier");
+  showEarlier.addEventListener("click", async () => {
+    showEarlier.disabled = true;
+    try {
+      const response = await fetch(`/studio/cards?before=${showEarlier.dataset.before}`,
+        { headers: { Accept: "application/json" } });
+      if (!response.ok) { showError("Could not load earlier images. Try again."); return; }
+      const body = await response.json();
+      timeline.insertAdjacentHTML("beforeend", body.cards);
+      showEarlier.dataset.before = body.before || "";
+      $("#timeline-more").classList.toggle("hidden", !body.before);
+    } catch (error) {
+      showError("Could not load earlier images. Check your connection and try again.");
+    } finally {
+      showEarlier.disabled = false;
+    }
+  });
   async function share(button) {
     const shared = button.dataset.shared !== "1";
     const body = new FormData();
