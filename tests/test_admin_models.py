@@ -100,6 +100,7 @@ def test_edit_applies_at_once_to_prices_and_other_processes(app, client, as_staf
         assert (entry.title, entry.width, entry.height, entry.price) == (
             "Tiny demo", 320, 256, 2.5)
         db.session.remove()
+        db.engine.dispose()  # else its pooled connection is left to the garbage collector
     (name, target, old, new), = [a for a in audit_actions(app) if a[0] == "model.edit"]
     assert target == f"model {DEMO_NAME}"
     assert (old["title"], old["width"], old["price"]) == (DEMO_NAME, 512, 1.0)
