@@ -81,6 +81,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, str, str]] = {
     # Studio: tasks and images of the owner; staff may look (and cancel), never share.
     ("studio.index", "GET"): ANY_USER,
     ("studio.state", "GET"): ANY_USER,
+    ("studio.earlier_cards", "GET"): ANY_USER,  # the caller's own session only
     ("studio.submit", "POST"): ANY_USER,
     ("studio.quote", "POST"): ANY_USER,
     # A task's init image or mask: the same owner-or-staff check as studio.status; the
