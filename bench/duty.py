@@ -36,6 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.common import PASSWORD, build_app  # noqa: E402
+from daydream import runner as runner_module  # noqa: E402
 from daydream import worker as worker_module  # noqa: E402
 from daydream.extensions import db  # noqa: E402
 from daydream.models import Task  # noqa: E402
@@ -102,17 +103,18 @@ def main() -> None:
                 "seed": index, "scheduler": "Euler a"})
             assert answer.status_code == 202, answer.get_data(as_text=True)
         timed: list[TimedEngine] = []
-        original = worker_module.load_engine
+        original = runner_module.load_engine
 
-        def load_timed(app_):
+        def load_timed(app_, name=None):
             if args.threads:
                 import torch
 
                 torch.set_num_threads(args.threads)
-            timed.append(TimedEngine(original(app_)))
-            return timed[0]
+            timed.append(TimedEngine(original(app_, name)))
+            return timed[-1]
 
-        worker_module.load_engine = load_timed
+        # The worker's held-model cache loads through daydream.runner.load_engine.
+        runner_module.load_engine = load_timed
         worker = worker_module.Worker(app).start()  # loads the model on its own thread
         worker.wait_ready(600)
         with app.app_context():
