@@ -91,7 +91,8 @@ def populate(app, count: int, size: int) -> tuple[int, int]:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(buffer.getvalue())
                 written += len(buffer.getvalue())
-                rows.append({"uuid": new_uuid(), "task_id": task.id, "index": index,
+                rows.append({"uuid": new_uuid(), "task_id": task.id, "user_id": user.id,
+                             "index": index,
                              "path": relative, "thumb_path": relative, "seed": index,
                              "width": size, "height": size})
             db.session.execute(insert(Image), rows)
