@@ -270,7 +270,9 @@ def read_png_parameters(source: bytes | str | PathLike[str]) -> dict[str, Any]:
     """
     stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")
     with stream, Image.open(stream) as image:
-        chunks = dict(getattr(image, "text", {}) or image.info)
+        # ``info`` holds the text chunks before the pixels (where A1111 and Daydream write
+        # them, and all A1111 itself reads); ``image.text`` would decode every pixel first.
+        chunks = dict(image.info)
     text = chunks.get(PARAMETERS_KEY)
     text = text if isinstance(text, str) else None
     raw = chunks.get(DAYDREAM_KEY)

@@ -119,6 +119,16 @@ def test_png_chunks_and_reader():
         assert reread.getpixel((0, 0)) == (10, 20, 30)
 
 
+def test_reading_the_infotext_does_not_decode_the_pixels():
+    # The A1111 API reads each result's infotext back: a 1024² PNG must not be decoded for
+    # it. Proof: with the pixel data broken, the text still reads (a decode would fail).
+    image = Image.effect_noise((256, 256), 64).convert("RGB")
+    data = bytearray(png_bytes_with_metadata(image, PARAMS, 5, "demo", {}))
+    start = data.index(b"IDAT") + 4
+    data[start + 10:start + 200] = bytes(190)
+    assert read_png_parameters(bytes(data))["text"] == format_parameters(PARAMS, 5, "demo")
+
+
 def test_non_latin_prompt_goes_to_itxt_and_reads_back(tmp_path):
     params = GenerationParams(prompt="東京の夜景, ネオン", seed=5)
     path = tmp_path / "x.png"
