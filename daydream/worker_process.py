@@ -24,6 +24,7 @@ from daydream.queue import rq_jobs
 from daydream.queue.rq_backend import ALLOWED_JOBS
 from daydream.runner import TaskRunner, limit_torch_threads
 from daydream.runtime import get_runtime, redis_client
+from daydream.server import freeze_startup_objects
 from daydream.services import recovery
 from daydream.worker import Housekeeper
 
@@ -61,6 +62,9 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     housekeeper = Housekeeper(app, runner)
     housekeeper.chores()
     housekeeper.start()
+    # torch and the models are ~400,000 long-lived objects: as in `daydream serve`, full
+    # collections walking them would stall the side thread's saving and events.
+    freeze_startup_objects()
     log.info("worker %s ready with %s", runner.worker_id, ", ".join(runner.models.names()))
     try:
         while True:

@@ -124,7 +124,8 @@ def socket_of(base: str, session: requests.Session) -> tuple[socketio_client.Cli
 def test_progress_reaches_only_the_owner_and_cancel_stops_within_a_step(
         app, make_user, workers, live_server, redis_server):
     alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
-    workers.start(1)
+    # Every step's event, so "within a step" can be read off them (deployments pace them).
+    workers.start(1, PROGRESS_INTERVAL=0)
     workers.wait_ready(redis_server.url, 1)
     alice_http = login_session(live_server, alice.email)
     alice_socket, alice_events = socket_of(live_server, alice_http)
