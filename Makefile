@@ -6,13 +6,14 @@ INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.dev-installed
 BENCH_INSTALLED := $(VENV)/.bench-installed
 
-.PHONY: run test lint assets worker bench screenshots clean help
+.PHONY: run test lint assets worker bench bench-smoke screenshots clean help
 
 help:
 	@echo "make run     install and start the site on http://127.0.0.1:5000/ (SQLite, demo model)"
 	@echo "make test    install dev tools, run ruff, the whole suite on SQLite, then on PostgreSQL"
 	@echo "make assets  rebuild the CSS and vendored JS from the npm packages (needs Node)"
 	@echo "make bench   run the benchmarks in bench/ (not part of the tests)"
+	@echo "make bench-smoke  run each benchmark once with tiny settings (does it still run?)"
 	@echo "make screenshots  run the browser tests and refresh docs/screenshots/ from them"
 
 $(BIN)/python:
@@ -69,6 +70,20 @@ screenshots: $(DEV_INSTALLED)
 
 bench: $(BENCH_INSTALLED)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Every benchmark once with tiny settings (a few minutes): they run outside `make test`, so
+# this is what notices one that no longer runs. Each must end on its headline line.
+BENCH_SMOKE := \
+	"engine.py --steps 2" "service.py --rounds 1 --sizes 64" "sdapi.py --rounds 1 --size 64" \
+	"duty.py --tasks 4 --people 2" "batching.py --rounds 1 --people 2 --per-person 2 --batch 2" \
+	"queue_overhead.py --tasks 5" "archive.py --images 40" "models.py --tasks 4 --rounds 1" \
+	"load.py --db sqlite --people 3 --tasks 2000 --duration 5 --warmup 1"
+bench-smoke: $(BENCH_INSTALLED)
+	@mkdir -p build; for run in $(BENCH_SMOKE); do echo "== bench/$$run"; \
+	  HF_HUB_OFFLINE=1 $(BIN)/python bench/$$run > build/bench-smoke.log 2>&1 \
+	    || { tail -20 build/bench-smoke.log; exit 1; }; \
+	  tail -1 build/bench-smoke.log | grep -E '^[a-z_]+: ' \
+	    || { echo "no headline line"; tail -20 build/bench-smoke.log; exit 1; }; done
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
