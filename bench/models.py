@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--hold", type=int, default=1, help="models the worker holds")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each kind")
     args = parser.parse_args()
-    from daydream.worker_process import limit_torch_threads
+    from daydream.engine.device import limit_torch_threads
 
     limit_torch_threads(1)
     work = plan(args.tasks)

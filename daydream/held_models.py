@@ -1,7 +1,8 @@
 """The models one worker holds: up to ``WORKER_MODELS`` loaded engines (and, when set, within
 ``WORKER_MODELS_MB`` of weights), least recently used out, loaded on demand for a task.
 
-Worker side only (loading imports torch through the loader it is given). A model that cannot
+Worker side only (loading imports torch through the loader it is given; torch itself is
+touched only in ``daydream.engine``). A model that cannot
 be loaded — not in the library any more, a broken file, too big for the memory — raises
 ``ModelUnavailable`` with a reason a person can act on; the task fails with a refund and the
 worker keeps the models it had.
@@ -9,7 +10,6 @@ worker keeps the models it had.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections import OrderedDict
@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 
+from daydream.engine.device import release_memory
 from daydream.engine.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -34,18 +35,6 @@ def _out_of_memory(error: BaseException) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
-
-
-def _release_memory() -> None:
-    """Give freed weights back (the CUDA caching allocator keeps them otherwise)."""
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:  # an engine without torch (tests' stand-ins)
-        pass
 
 
 def weights_bytes(engine: Any) -> int:
@@ -102,7 +91,7 @@ class HeldModels:
                 self._trim(keep=name)
                 fits = name in self._engines
             if not fits:
-                _release_memory()
+                release_memory()
                 raise ModelUnavailable(
                     f"Model {name!r} is too big for this worker's model memory "
                     f"({self.budget // 2**20} MB). Credits refunded.")
@@ -121,7 +110,7 @@ class HeldModels:
         log.warning("model %s did not fit beside %s; unloading them", name, self.names())
         with self._lock:
             self._engines.clear()
-        _release_memory()
+        release_memory()
         try:
             return self._load(name)
         except Exception as error:
@@ -129,7 +118,7 @@ class HeldModels:
 
     @staticmethod
     def _unavailable(name: str, error: BaseException) -> ModelUnavailable:
-        _release_memory()
+        release_memory()
         if _out_of_memory(error):
             return ModelUnavailable(f"Model {name!r} is too big for this worker's memory. "
                                     "Credits refunded.")
@@ -141,7 +130,7 @@ class HeldModels:
         """Let the least recently used go (the caller holds the lock)."""
         name, _ = self._engines.popitem(last=False)
         log.info("unloading model %s (least recently used)", name)
-        _release_memory()
+        release_memory()
 
     def _trim(self, keep: str) -> None:
         """Let the least recently used go until within capacity and the memory budget;

@@ -27,7 +27,7 @@ from daydream.runtime import get_runtime
 from daydream.services import events, lifecycle, storage, tasks
 from daydream.sidework import InputCache, SideWorker
 
-__all__ = ["TaskRunner", "default_model", "limit_torch_threads", "load_engine", "params_of",
+__all__ = ["TaskRunner", "default_model", "load_engine", "params_of",
            "readable", "warm_up"]
 
 log = logging.getLogger(__name__)
@@ -53,21 +53,6 @@ def load_engine(app: Flask, name: str | None = None) -> Any:
                        safety_checker=(app.config.get("SAFETY_CHECKER") or True) if moderated
                        else False,
                        lora_dir=app.config.get("LORA_DIR"))
-
-
-def limit_torch_threads(threads: int) -> None:
-    """Size torch's one intra-op pool before any work (several workers share a CPU box)."""
-    import torch
-
-    if threads > 0:
-        # One thread per worker on a shared CPU: with more, each parallel region waits for
-        # its slowest thread, and another busy process stretches a step many times over (a
-        # 0.2 s task took 10 s here), which no time estimate can foresee.
-        torch.set_num_threads(threads)
-        try:
-            torch.set_num_interop_threads(1)
-        except RuntimeError:  # already set in this process, or work has started: keep it
-            pass
 
 
 def warm_up(engine: Any) -> None:

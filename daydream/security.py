@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from daydream.config import ConfigError
+from daydream.models.base import MAX_ID
 from daydream.services import safetext
 
 SELF = "'self'"
@@ -157,6 +158,6 @@ class DatabaseIdConverter(IntegerConverter):
     """
 
     def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 

@@ -14,9 +14,10 @@ import time
 
 from flask import Flask
 
+from daydream.engine.device import limit_torch_threads
 from daydream.extensions import db
 from daydream.held_models import load_at_start, preload_rest
-from daydream.runner import TaskRunner, limit_torch_threads
+from daydream.runner import TaskRunner
 from daydream.runtime import get_runtime
 from daydream.services import archive_jobs, lifecycle, recovery
 

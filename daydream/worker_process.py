@@ -19,10 +19,11 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.serializers import JSONSerializer
 
+from daydream.engine.device import limit_torch_threads
 from daydream.held_models import load_at_start, preload_rest
 from daydream.queue import rq_jobs
 from daydream.queue.rq_backend import ALLOWED_JOBS
-from daydream.runner import TaskRunner, limit_torch_threads
+from daydream.runner import TaskRunner
 from daydream.runtime import get_runtime, redis_client
 from daydream.server import freeze_startup_objects
 from daydream.services import recovery

@@ -9,12 +9,10 @@ from __future__ import annotations
 from daydream.engine.params import MAX_SEED, Limits
 from daydream.generation.request import ALL_MODES, PARAMS, Mode, Param
 from daydream.models import TaskState
+from daydream.models.base import MAX_ID
 
 STATES = [state.value for state in TaskState]
 MAX_PER_PAGE = 100
-
-# Ids are 32-bit INTEGER columns on PostgreSQL; a larger cursor cannot name an image.
-MAX_DATABASE_ID = 2**31 - 1
 
 
 _JSON_TYPES = {"text": "string", "int": "integer", "float": "number", "bool": "boolean",
@@ -218,7 +216,7 @@ LIBRARY_PARAMETERS = {
            "description": "Made on or before this day (UTC)."},
     "favourites": {"type": "string", "enum": ["1", "0", "true", "false"],
                    "description": "1: favourites only."},
-    "before": {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_ID,
+    "before": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
                "description": "The next_cursor of the previous page."},
     "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 48},
 }

@@ -4,6 +4,10 @@ from datetime import UTC, datetime
 
 import shortuuid
 
+# Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number (a URL part, a cursor) can
+# name no row, and sent to PostgreSQL it is an out-of-range error, not "not found".
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     """The current time in UTC, evaluated per row (never a fixed import-time default)."""

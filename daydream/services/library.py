@@ -17,15 +17,13 @@ from sqlalchemy.orm import contains_eager
 
 from daydream.extensions import db
 from daydream.models import Image, Task, TaskState, User
+from daydream.models.base import MAX_ID
 from daydream.services import access, storage
 
 PAGE_SIZE = 48
 MAX_PAGE_SIZE = 200
 MODES = ("txt2img", "img2img")
 _SIZE = re.compile(r"^(\d{1,5})[x×](\d{1,5})$")
-
-# Image ids are a 32-bit INTEGER column on PostgreSQL; no cursor can be larger.
-MAX_IMAGE_ID = 2**31 - 1
 
 
 class LibraryQueryError(ValueError):
@@ -109,10 +107,10 @@ def parse_filter(args: Mapping[str, str]) -> LibraryFilter:
 
 
 def parse_cursor(raw: str | None) -> int | None:
-    """The ``before`` cursor as an image id; LibraryQueryError when it is not one."""
+    """A ``before`` cursor (an image or task id); LibraryQueryError when it is not one."""
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_IMAGE_ID:
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
         raise LibraryQueryError({"before": "before must be the cursor a page gave you"})
     return int(raw)
 

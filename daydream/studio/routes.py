@@ -64,8 +64,6 @@ def require_login():
 
 # Cards on the page at first and per "Show earlier": a long session stays quick to open.
 TIMELINE_PAGE = 30
-# Task ids are 32-bit INTEGER columns on PostgreSQL.
-MAX_TASK_ID = 2**31 - 1
 
 
 def timeline_page(before: int | None = None) -> tuple[list, int | None]:
@@ -176,11 +174,11 @@ def new_session():
 @bp.get("/cards")
 def earlier_cards():
     """The next page of timeline cards, older than ``before``, as HTML and the next cursor."""
-    raw = request.args.get("before", "")
-    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_TASK_ID:
-        return api_error(400, "invalid_parameters", "before must be the cursor the page gave.",
-                         {"before": "before must be the cursor the page gave"})
-    page, earlier = timeline_page(int(raw))
+    try:
+        before = library.parse_cursor(request.args.get("before"))
+    except library.LibraryQueryError as error:
+        return api_error(400, "invalid_parameters", error.errors["before"], error.errors)
+    page, earlier = timeline_page(before)
     return jsonify(cards=render_template("studio/_cards.html", tasks=page,
                                          where=tasks.positions()), before=earlier)
 
