@@ -22,9 +22,10 @@ def build_app(folder: Path, people: int = 1, **overrides: Any):
                     MEDIA_PATH=str(folder / "media"), QUEUE_MAX=10_000,
                     QUEUE_MAX_PER_USER=10_000, STARTING_CREDITS=10_000_000,
                     MAX_PIXELS=1024 * 1024,
-                    # What a deployment paces progress and previews at (tests see every step).
+                    # What a deployment paces progress, previews and refits at (tests see each).
                     PROGRESS_INTERVAL=Config.PROGRESS_INTERVAL,
-                    PREVIEW_INTERVAL=Config.PREVIEW_INTERVAL)
+                    PREVIEW_INTERVAL=Config.PREVIEW_INTERVAL,
+                    ESTIMATE_REFIT_INTERVAL=Config.ESTIMATE_REFIT_INTERVAL)
     settings.update(overrides)
     app = create_app(settings, instance_path=folder)
     emails = [f"person{n}@example.com" for n in range(people)]

@@ -102,6 +102,9 @@ class Config:
     # plus a fixed overhead per task); replaced by a learned figure as tasks finish.
     ESTIMATE_SECONDS_PER_MPX_STEP = 0.8
     ESTIMATE_TASK_OVERHEAD = 0.5
+    # The learned time model is refitted at most this often (seconds): one more finished
+    # task barely moves a fit of hundreds, and every submit and event asks for it.
+    ESTIMATE_REFIT_INTERVAL = 5.0
     ABANDON_AFTER_SECONDS = 300
     # HTTP API: requests per minute per key (at most API_RATE_BURST in any 10 s), and how
     # long an A1111-style /sdapi call waits for its task before giving up (and refunding).
@@ -230,7 +233,7 @@ class Config:
             "MAX_BATCH_PIXELS",
         ):
             settings[name] = _env_int(name, settings[name])
-        for name in ("PROGRESS_INTERVAL", "PREVIEW_INTERVAL"):
+        for name in ("PROGRESS_INTERVAL", "PREVIEW_INTERVAL", "ESTIMATE_REFIT_INTERVAL"):
             settings[name] = _env_seconds(name, settings[name])
         settings["RATE_LIMIT_NAMESPACE"] = _env("RATE_LIMIT_NAMESPACE",
                                                 settings["RATE_LIMIT_NAMESPACE"])
@@ -312,6 +315,8 @@ class TestConfig(Config):
     # Tests watch every step's event and preview.
     PROGRESS_INTERVAL = 0.0
     PREVIEW_INTERVAL = 0.0
+    # Tests see a finished task in the next estimate (tests/test_estimates.py sets a window).
+    ESTIMATE_REFIT_INTERVAL = 0.0
 
 
 def read_instance_file(instance_path: Path) -> dict:

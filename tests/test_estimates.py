@@ -248,3 +248,31 @@ def test_a_newly_finished_task_refits_the_estimate(app, make_task, user):
         after = estimates.learned_rate()
     assert estimates.predict(after, (1, 20, 5.24, 0.26, 0.0)) > \
         1.5 * estimates.predict(before, (1, 20, 5.24, 0.26, 0.0))
+
+
+def test_within_the_refit_interval_the_estimate_costs_no_query(app, make_task, user,
+                                                               monkeypatch):
+    """Every submit and event asks for the estimate: between refits it must be free."""
+    from tests.querycount import statements
+
+    app.config["ESTIMATE_REFIT_INTERVAL"] = 5.0
+    clock = [1000.0]
+    monkeypatch.setattr(estimates.time, "monotonic", lambda: clock[0])
+    start = datetime(2026, 1, 1, 12, 0, 0)
+    for width in (256, 384, 512):
+        finished(make_task, user, width, 2 + width * width * 20 / 1e6)
+    with app.app_context():
+        before = estimates.learned_rate()
+    for width in (256, 384, 512):  # twice as slow, finished later
+        make_task(user, width=width, height=width, steps=20, state="done",
+                  started_at=start + timedelta(hours=1), finished_at=start + timedelta(
+                      hours=1, seconds=2 * (2 + width * width * 20 / 1e6)))
+    clock[0] += 4.9
+    with app.app_context(), statements(app) as seen:
+        assert estimates.learned_rate() == before  # still inside the interval
+    assert seen == []
+    clock[0] += 0.2
+    with app.app_context():
+        after = estimates.learned_rate()
+    assert estimates.predict(after, (1, 20, 5.24, 0.26, 0.0)) > \
+        1.5 * estimates.predict(before, (1, 20, 5.24, 0.26, 0.0))

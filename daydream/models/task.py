@@ -117,6 +117,12 @@ class Task(db.Model):
     )
 
     @property
+    def results(self) -> list[Image]:
+        """The task's images. Only a done task has any (they are stored in the transaction
+        that marks it done), so the others answer without a query."""
+        return self.images if self.state == TaskState.DONE.value else []
+
+    @property
     def is_finished(self) -> bool:
         """Whether the task has reached a final state."""
         return self.state not in TaskState.unfinished()

@@ -22,6 +22,7 @@ configured defaults are used.
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -83,21 +84,24 @@ def task_features(task: Any) -> tuple[float, ...]:
 def learned_rate() -> RateModel:
     """The time model fitted to recent finished tasks (defaults before any history).
 
-    The fit is kept per app and made again only when a newer task has finished (one
-    indexed lookup decides), so a queue of many waiting tasks costs one fit, not one each.
+    The fit is kept per app: for ``ESTIMATE_REFIT_INTERVAL`` seconds it is used as it is
+    (no query at all: every submit, event and page with a wait asks for it); after that,
+    one indexed lookup decides whether a newer task has finished and it must be made again.
     """
+    cfg = current_app.config
+    kept = current_app.extensions.get("daydream.learned_rate")
+    now = time.monotonic()
+    settings = (cfg["ESTIMATE_TASK_OVERHEAD"], cfg["ESTIMATE_SECONDS_PER_MPX_STEP"])
+    if kept is not None and kept[0][1:] == settings \
+            and now - kept[2] < cfg["ESTIMATE_REFIT_INTERVAL"]:
+        return kept[1]
     newest = db.session.execute(
         select(Task.finished_at, Task.id)
         .where(Task.state == TaskState.DONE.value, Task.finished_at.is_not(None))
         .order_by(Task.finished_at.desc()).limit(1)).first()
-    cfg = current_app.config
-    key = (tuple(newest) if newest else None, cfg["ESTIMATE_TASK_OVERHEAD"],
-           cfg["ESTIMATE_SECONDS_PER_MPX_STEP"])
-    kept = current_app.extensions.get("daydream.learned_rate")
-    if kept is not None and kept[0] == key:
-        return kept[1]
-    rate = _fit_history()
-    current_app.extensions["daydream.learned_rate"] = (key, rate)
+    key = (tuple(newest) if newest else None, *settings)
+    rate = kept[1] if kept is not None and kept[0] == key else _fit_history()
+    current_app.extensions["daydream.learned_rate"] = (key, rate, now)
     return rate
 
 

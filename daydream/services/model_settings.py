@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from daydream.engine.params import Limits
 from daydream.extensions import db
 from daydream.models import ModelSetting, User
+from daydream.request_memo import forget, once_per_request
 from daydream.services import audit
 from daydream.services.model_choice import ModelRefused, choose_model
 from daydream.services.models import Library, LibraryError, ModelEntry, library_for
@@ -70,7 +71,12 @@ def _default(library: Library, wanted: str | None) -> str:
 
 
 def current() -> Library:
-    """The library every part of the app uses: the scan now, with the staff's settings."""
+    """The library every part of the app uses: the scan now, with the staff's settings
+    (read once a request: a page or a submit names models several times)."""
+    return once_per_request("model_library", _read)
+
+
+def _read() -> Library:
     return library_for(current_app.config, current_app.instance_path)
 
 
@@ -117,8 +123,9 @@ def _change(actor: User, name: str, action: str, apply, guard=None) -> ModelEntr
     and write the audit entry, all in one transaction."""
     if name not in current().models:
         raise SettingRefused(f"Model {name!r} is not in the library.")
+    forget("model_library")  # what this request read may change now
     _lock()
-    library = current()  # read under the lock: another staff change may have landed
+    library = _read()  # read under the lock: another staff change may have landed
     try:
         if name not in library.models:  # its file went away meanwhile
             raise SettingRefused(f"Model {name!r} is not in the library.")
@@ -130,7 +137,7 @@ def _change(actor: User, name: str, action: str, apply, guard=None) -> ModelEntr
     before = _snapshot(library.models[name], library)
     apply(_row(name))
     db.session.flush()
-    changed = current()
+    changed = _read()
     if not changed.enabled():
         db.session.rollback()
         raise SettingRefused(f"{name} is the last enabled model; enable another one first.")

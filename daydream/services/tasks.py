@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g, has_request_context
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +20,7 @@ from daydream.generation.request import Mode, from_row, row_values
 from daydream.generation.validate import validate
 from daydream.models import Image, Task, TaskState, User
 from daydream.models.base import utcnow
+from daydream.request_memo import once_per_request
 from daydream.runtime import get_runtime
 from daydream.services import (
     access,
@@ -153,17 +154,20 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
         task.init_image = storage.save_init_image(task, init)
     if mask is not None:
         task.mask = storage.save_mask(task, mask)
+    # Read before the commit, which expires the rows: the worker starts on the push, and
+    # every query re-reading them now would delay it.
+    owner_id, task_id, queued = user.id, task.id, task_status(task, {})  # not in line yet
     db.session.commit()
     # Announced before the push: once pushed, a worker may start it and say so at once, and
     # "queued" must never arrive after "started".
-    events.publish(user.id, "task.queued", task_status(task, {}))  # not in line yet
+    events.publish(owner_id, "task.queued", queued)
     try:
-        get_runtime().queue.push(task.id, user.id, task.model)
+        get_runtime().queue.push(task_id, owner_id, queued["model"])
     except Exception:  # the row is the truth: the reconciler enqueues it again shortly
-        log.exception("could not enqueue task %s; the reconciler will", task.id)
+        log.exception("could not enqueue task %s; the reconciler will", task_id)
     # The fair queue may place a newcomer ahead of others: they hear their new wait. The
     # newcomer's own place comes back in the submit's answer (it may be running already).
-    broadcast_positions(skip=task.id)
+    broadcast_positions(skip=task_id)
     db.session.refresh(task)
     return task
 
@@ -208,13 +212,10 @@ def queue_wait_seconds(rate: estimates.RateModel | None = None) -> float:
         _remaining(t, rate) for t in running)
 
 
-def _tasks_by_id(ids: list[int], with_images: bool = False) -> dict[int, Task]:
+def _tasks_by_id(ids: list[int]) -> dict[int, Task]:
     if not ids:
         return {}
-    query = select(Task).where(Task.id.in_(ids))
-    if with_images:  # their statuses list images: one query, not one per task
-        query = query.options(selectinload(Task.images))
-    rows = db.session.scalars(query)
+    rows = db.session.scalars(select(Task).where(Task.id.in_(ids)))
     return {task.id: task for task in rows}
 
 
@@ -241,13 +242,17 @@ def positions() -> dict[int, tuple[int, float]]:
     order = get_runtime().queue.order()
     if not order:  # nobody waits (the usual case when a worker is idle): nothing to estimate
         return {}
-    if not has_request_context():
-        return _reckon(order)
-    kept = g.get("daydream_positions")
-    if kept is None or kept[0] != order:
-        kept = (order, _reckon(order))
-        g.daydream_positions = kept
-    return kept[1]
+    reckoned = once_per_request("positions", dict)  # queue order → its reckoning
+    key = tuple(order)
+    if key not in reckoned:
+        reckoned[key] = _reckon(order)
+    return reckoned[key]
+
+
+def positions_while_queued(task: Task) -> dict[int, tuple[int, float]]:
+    """``positions()`` if the task still waits; none once a worker has it (nothing of the
+    queue shows on a running task's card, so nothing is reckoned beside its engine)."""
+    return positions() if task.state == TaskState.QUEUED.value else {}
 
 
 def _reckon(order: list[int]) -> dict[int, tuple[int, float]]:
@@ -267,9 +272,11 @@ def _reckon(order: list[int]) -> dict[int, tuple[int, float]]:
 
 def broadcast_positions(skip: int | None = None) -> None:
     """Tell everyone still waiting their new place and wait (whenever the queue moves)."""
+    if not [task_id for task_id in get_runtime().queue.order() if task_id != skip]:
+        return  # nobody else waits (the usual case on a free worker): nothing to reckon
     where = positions()
     waiting = [task_id for task_id in where if task_id != skip]
-    for task in _tasks_by_id(waiting, with_images=True).values():
+    for task in _tasks_by_id(waiting).values():
         if task.state == TaskState.QUEUED.value:  # a worker may have taken it meanwhile
             events.publish(task.user_id, "task.queued", task_status(task, where))
 
@@ -286,7 +293,7 @@ def task_status(task: Task, where: dict[int, tuple[int, float]] | None = None) -
         "progress": {"step": task.progress_step, "total": task.progress_total},
         "created_at": _iso(task.created_at), "started_at": _iso(task.started_at),
         "finished_at": _iso(task.finished_at), "seconds": task.seconds_taken,
-        "images": [image_view(image) for image in task.images],
+        "images": [image_view(image) for image in task.results],
     }
 
 

@@ -6,7 +6,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -51,9 +50,7 @@ def settings_of(task) -> dict:
 @bp.app_template_global()
 def model_title(name: str | None) -> str:
     """A model's display name on cards and pages (the library is read once a request)."""
-    if "model_library" not in g:
-        g.model_library = model_settings.current()
-    return model_settings.title_of(name, g.model_library)
+    return model_settings.title_of(name)
 
 
 @bp.before_request
@@ -122,7 +119,7 @@ def submit():
     except tasks.SubmissionRefused as error:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return api_error(error.status, error.code, str(error), headers=headers)
-    where = tasks.positions()
+    where = tasks.positions_while_queued(task)
     return jsonify(task=tasks.task_status(task, where), credits=current_user.credits,
                    card=render_template("studio/_task.html", task=task, where=where)), 202
 
