@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from daydream.engine.errors import EngineError
 from daydream.engine.metadata import png_bytes_with_metadata
@@ -94,9 +96,11 @@ def store(task_id: int, result: Any, model_name: str, model_hash: str | None) ->
 
     If the task was cancelled or taken back meanwhile, nothing of the run is kept.
     """
-    task = db.session.get(Task, task_id)
+    task = db.session.get(Task, task_id, options=[joinedload(Task.user)])  # its folder
     if task is None:
         return
+    if task.state == TaskState.RUNNING.value:  # no images before done: none to read
+        set_committed_value(task, "images", [])
     try:
         params = params_of(task)
         task.model = model_name
@@ -107,8 +111,8 @@ def store(task_id: int, result: Any, model_name: str, model_hash: str | None) ->
                 image, params, seed, model_name, {"task": task.uuid, "index": index},
                 img2img=Mode(task.mode).uses_init_image, mask=task.mode == Mode.INPAINT,
                 model_hash=model_hash)
-            db.session.add(storage.save_image(task, index, png, image, seed, nsfw,
-                                              blur_thumbnail=nsfw and blur_flagged))
+            task.images.append(storage.save_image(task, index, png, image, seed, nsfw,
+                                                  blur_thumbnail=nsfw and blur_flagged))
         db.session.flush()
         if lifecycle.mark_done(task, result.steps_run):
             events.publish(task.user_id, "task.done", tasks.task_status(task, {}))

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from daydream.extensions import db
 from daydream.models import EntryKind, Task, TaskState
@@ -35,15 +36,33 @@ def _refresh(task: Task) -> Task:
     return task
 
 
+def _commit_as_written(task: Task, state: TaskState, **written) -> None:
+    """Commit a transition that changed the row, and give ``task`` the values written
+    instead of reading the row back: a worker's every query between two engine calls, or
+    between the last step and the answer, is time the user waits."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    for name, value in {"state": state.value, **written}.items():
+        set_committed_value(task, name, value)
+
+
 def mark_running(task: Task, worker_id: str | None = None) -> bool:
     """queued → running, owned by ``worker_id``; False if cancelled (or taken) meanwhile."""
     now = utcnow()
-    ok = _transition(task.id, (TaskState.QUEUED.value,), TaskState.RUNNING,
-                     started_at=now, attempts=Task.attempts + 1, progress_step=0,
-                     worker_id=worker_id, heartbeat_at=now, cancel_requested=False)
+    written = {"started_at": now, "progress_step": 0, "worker_id": worker_id,
+               "heartbeat_at": now, "cancel_requested": False}
+    attempts = (task.attempts or 0) + 1
+    if _transition(task.id, (TaskState.QUEUED.value,), TaskState.RUNNING,
+                   attempts=Task.attempts + 1, **written):
+        _commit_as_written(task, TaskState.RUNNING, attempts=attempts, **written)
+        return True
     db.session.commit()
     _refresh(task)
-    return ok
+    return False
 
 
 def record_progress(task: Task, step: int, total: int) -> None:
@@ -80,14 +99,14 @@ def request_cancel(task: Task) -> bool:
 def mark_done(task: Task, steps_run: int) -> bool:
     """running → done with the image rows added so far; if the task is no longer running
     (cancelled or taken back meanwhile), nothing is kept: the rows are rolled back."""
-    ok = _transition(task.id, (TaskState.RUNNING.value,), TaskState.DONE,
-                     finished_at=utcnow(), progress_step=steps_run, progress_total=steps_run)
-    if ok:
-        db.session.commit()
-    else:
-        db.session.rollback()
+    written = {"finished_at": utcnow(), "progress_step": steps_run,
+               "progress_total": steps_run}
+    if _transition(task.id, (TaskState.RUNNING.value,), TaskState.DONE, **written):
+        _commit_as_written(task, TaskState.DONE, **written)
+        return True
+    db.session.rollback()
     _refresh(task)
-    return ok
+    return False
 
 
 def _end_with_refund(task: Task, state: TaskState, reason: str | None, refund: int,

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from daydream.extensions import db
 from daydream.models import LoginSession, User
@@ -68,7 +69,8 @@ def load(key: str) -> User | None:
     """The user of a live login with this key (Flask-Login's user loader), else None."""
     if not key:
         return None
-    row = db.session.scalar(select(LoginSession).where(LoginSession.key_hash == _digest(key)))
+    row = db.session.scalar(select(LoginSession).where(LoginSession.key_hash == _digest(key))
+                            .options(joinedload(LoginSession.user)))  # every request: one query
     if row is None or row.is_ended:
         return None
     now = utcnow()

@@ -95,7 +95,8 @@ class MemoryState:
 
     def wait_finished(self, task_uuid: str, timeout: float,
                       is_finished: Callable[[], bool]) -> bool:
-        """Wait for the task's end: woken by ``task_finished``, rechecked now and then."""
+        """Wait for the task's end: woken by ``task_finished`` (sent once the end is
+        committed, so it needs no second look), rechecked now and then in case it was lost."""
         deadline = time.monotonic() + timeout
         with self._lock:
             self._waiting[task_uuid] = self._waiting.get(task_uuid, 0) + 1
@@ -107,8 +108,9 @@ class MemoryState:
                 if remaining <= 0:
                     return False
                 with self._lock:
-                    self._lock.wait_for(lambda: task_uuid in self._finished,
-                                        min(remaining, RECHECK_SECONDS))
+                    if self._lock.wait_for(lambda: task_uuid in self._finished,
+                                           min(remaining, RECHECK_SECONDS)):
+                        return True
         finally:
             with self._lock:
                 self._waiting[task_uuid] -= 1

@@ -115,7 +115,8 @@ class RedisState:
 
     def wait_finished(self, task_uuid: str, timeout: float,
                       is_finished: Callable[[], bool]) -> bool:
-        """Subscribe, then check the database, then sleep until the finish event arrives."""
+        """Subscribe, then check the database, then sleep until the finish event arrives
+        (published once the end is committed: it needs no second look)."""
         deadline = time.monotonic() + timeout
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         try:
@@ -134,7 +135,8 @@ class RedisState:
                 try:
                     if pubsub is None:
                         raise redis.ConnectionError("not subscribed")
-                    pubsub.get_message(timeout=wait)
+                    if pubsub.get_message(timeout=wait) is not None:
+                        return True
                 except redis.RedisError:
                     time.sleep(wait)
         finally:
