@@ -42,8 +42,7 @@ class RemovalTooLarge(InsufficientCredits):
         self.args = (f"Cannot remove {needed} credits: the balance is only {balance}.",)
 
 
-def _record(user_id: int, delta: int, kind: EntryKind, **fields) -> CreditEntry:
-    balance = db.session.execute(select(User.credits).where(User.id == user_id)).scalar_one()
+def _record(user_id: int, delta: int, kind: EntryKind, balance: int, **fields) -> CreditEntry:
     entry = CreditEntry(
         user_id=user_id, delta=delta, balance_after=balance, kind=kind.value, **fields
     )
@@ -52,25 +51,30 @@ def _record(user_id: int, delta: int, kind: EntryKind, **fields) -> CreditEntry:
     return entry
 
 
-def _take(user_id: int, amount: int) -> None:
-    """Subtract credits only where the balance covers them (one conditional UPDATE)."""
-    result = db.session.execute(
-        update(User)
-        .where(User.id == user_id, User.credits >= amount)
-        .values(credits=User.credits - amount)
-        .execution_options(synchronize_session="fetch")
-    )
-    if result.rowcount != 1:
+def _new_balance(statement) -> int | None:
+    """Run a balance UPDATE; the balance it left (None: no row matched). RETURNING gives it
+    in the same statement, and "fetch" brings a loaded user's ``credits`` up to date."""
+    return db.session.execute(statement.returning(User.credits)
+                              .execution_options(synchronize_session="fetch")).scalar()
+
+
+def _take(user_id: int, amount: int) -> int:
+    """Subtract credits only where the balance covers them (one conditional UPDATE); the
+    new balance."""
+    balance = _new_balance(update(User).where(User.id == user_id, User.credits >= amount)
+                           .values(credits=User.credits - amount))
+    if balance is None:
         balance = db.session.execute(select(User.credits).where(User.id == user_id)).scalar()
         raise InsufficientCredits(amount, balance or 0)
+    return balance
 
 
 def charge(user_id: int, amount: int, task_id: int | None = None) -> CreditEntry:
     """Take ``amount`` credits if the balance covers it, else raise InsufficientCredits."""
     if amount < 0:
         raise ValueError("a charge cannot be negative")
-    _take(user_id, amount)
-    return _record(user_id, -amount, EntryKind.CHARGE, task_id=task_id)
+    balance = _take(user_id, amount)
+    return _record(user_id, -amount, EntryKind.CHARGE, balance, task_id=task_id)
 
 
 def credit(
@@ -90,15 +94,11 @@ def credit(
     where = [User.id == user_id]
     if kind != EntryKind.REFUND:
         where.append(User.credits <= MAX_BALANCE - amount)
-    result = db.session.execute(
-        update(User)
-        .where(*where)
-        .values(credits=User.credits + amount)
-        .execution_options(synchronize_session="fetch")
-    )
-    if result.rowcount != 1:
+    balance = _new_balance(update(User).where(*where).values(credits=User.credits + amount))
+    if balance is None:
         raise BalanceCapExceeded(amount)
-    return _record(user_id, amount, kind, task_id=task_id, actor_id=actor_id, note=note)
+    return _record(user_id, amount, kind, balance, task_id=task_id, actor_id=actor_id,
+                   note=note)
 
 
 def revoke(user_id: int, amount: int, *, actor_id: int | None, note: str | None) -> CreditEntry:
@@ -106,10 +106,10 @@ def revoke(user_id: int, amount: int, *, actor_id: int | None, note: str | None)
     if amount <= 0:
         raise ValueError("a removal must be positive")
     try:
-        _take(user_id, amount)
+        balance = _take(user_id, amount)
     except InsufficientCredits as error:
         raise RemovalTooLarge(amount, error.balance) from None
-    return _record(user_id, -amount, EntryKind.REVOKE, actor_id=actor_id, note=note)
+    return _record(user_id, -amount, EntryKind.REVOKE, balance, actor_id=actor_id, note=note)
 
 
 def ledger_total(user_id: int) -> int:

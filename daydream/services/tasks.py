@@ -91,24 +91,21 @@ def quote(data: Mapping[str, Any], mode: Mode | str = Mode.TXT2IMG,
                  queue_wait_seconds(rate), model)
 
 
-def _check_queue_bound() -> None:
-    limit = current_app.config["QUEUE_MAX"]
-    waiting = db.session.scalar(
-        select(func.count(Task.id)).where(Task.state == TaskState.QUEUED.value)) or 0
-    if waiting >= limit:
+def _check_bounds(user: User) -> None:
+    """Count the queue and the user's unfinished tasks, this one included, in one query.
+    Called after the charge, whose UPDATE holds the user's row (PostgreSQL) or the write
+    lock (SQLite) until commit, so concurrent submits of one user are counted one after the
+    other and the user's bound is exact."""
+    cfg = current_app.config
+    waiting, mine = db.session.execute(
+        select(func.count(Task.id).filter(Task.state == TaskState.QUEUED.value),
+               func.count(Task.id).filter(Task.user_id == user.id))
+        .where(Task.state.in_(TaskState.unfinished()))).one()
+    if waiting > cfg["QUEUE_MAX"]:
         raise SubmissionRefused(
-            "queue_full", f"The queue is full ({limit} tasks waiting). "
+            "queue_full", f"The queue is full ({cfg['QUEUE_MAX']} tasks waiting). "
             "Please try again in a little while.", 503, retry_after=30)
-
-
-def _check_user_bound(user: User) -> None:
-    """Count the user's unfinished tasks, this one included. Called after the charge, whose
-    UPDATE holds the user's row (PostgreSQL) or the write lock (SQLite) until commit, so
-    concurrent submits of one user are counted one after the other and the bound is exact."""
-    limit = current_app.config["QUEUE_MAX_PER_USER"]
-    mine = db.session.scalar(select(func.count(Task.id)).where(
-        Task.user_id == user.id, Task.state.in_(TaskState.unfinished()))) or 0
-    if mine > limit:
+    if mine > cfg["QUEUE_MAX_PER_USER"]:
         raise SubmissionRefused(
             "too_many_tasks", f"You already have {mine - 1} unfinished tasks, the most allowed. "
             "Wait for one to finish or cancel one.", 429, retry_after=10)
@@ -132,7 +129,6 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     model = _entry(user, model)
     cost = cost_of(values, mode, model.price)
     allowance.refill(user)
-    _check_queue_bound()
     if values["seed"] is None:
         values["seed"] = secrets.randbelow(MAX_SEED + 1)
     task = Task(user_id=user.id, sessionid=user.sessionid, mode=mode.value, cost=cost,
@@ -143,7 +139,7 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
         claim(task)
     try:
         credits.charge(user.id, cost, task_id=task.id)
-        _check_user_bound(user)
+        _check_bounds(user)
     except credits.InsufficientCredits as error:
         db.session.rollback()
         raise SubmissionRefused("insufficient_credits", str(error), 402) from error
