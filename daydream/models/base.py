@@ -17,3 +17,17 @@ def utcnow() -> datetime:
 def new_uuid() -> str:
     """A short, URL-safe unique identifier (22 characters)."""
     return shortuuid.uuid()
+
+
+def commit_keeping_values() -> None:
+    """Commit without expiring the rows the session holds: their loaded values stay (what
+    was just written included) instead of being read again on next use. For hot paths whose
+    rows nobody else changes meanwhile (a task being submitted, claimed or finished)."""
+    from daydream.extensions import db
+
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from daydream.extensions import db
 from daydream.models import EntryKind, Task, TaskState
-from daydream.models.base import utcnow
+from daydream.models.base import commit_keeping_values, utcnow
 from daydream.services import credits
 
 UNFINISHED = TaskState.unfinished()
@@ -40,12 +40,7 @@ def _commit_as_written(task: Task, state: TaskState, **written) -> None:
     """Commit a transition that changed the row, and give ``task`` the values written
     instead of reading the row back: a worker's every query between two engine calls, or
     between the last step and the answer, is time the user waits."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+    commit_keeping_values()
     for name, value in {"state": state.value, **written}.items():
         set_committed_value(task, name, value)
 

@@ -19,7 +19,7 @@ from daydream.generation import work
 from daydream.generation.request import Mode, from_row, row_values
 from daydream.generation.validate import validate
 from daydream.models import Image, Task, TaskState, User
-from daydream.models.base import utcnow
+from daydream.models.base import commit_keeping_values, utcnow
 from daydream.request_memo import once_per_request
 from daydream.runtime import get_runtime
 from daydream.services import (
@@ -150,10 +150,10 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
         task.init_image = storage.save_init_image(task, init)
     if mask is not None:
         task.mask = storage.save_mask(task, mask)
-    # Read before the commit, which expires the rows: the worker starts on the push, and
-    # every query re-reading them now would delay it.
+    # The rows are kept as written, not read again: the worker starts on the push, and
+    # every query from here on runs beside it.
+    commit_keeping_values()
     owner_id, task_id, queued = user.id, task.id, task_status(task, {})  # not in line yet
-    db.session.commit()
     # Announced before the push: once pushed, a worker may start it and say so at once, and
     # "queued" must never arrive after "started".
     events.publish(owner_id, "task.queued", queued)
