@@ -94,7 +94,7 @@ class Config:
     # At most one progress event per PROGRESS_INTERVAL seconds and one preview per
     # PREVIEW_INTERVAL seconds per task: a browser cannot show more, and each one costs
     # engine time (the preview) and side-thread time (the event) on a busy worker.
-    PROGRESS_INTERVAL = 0.1
+    PROGRESS_INTERVAL = 0.25
     PREVIEW_INTERVAL = 0.25
     # One credit buys this many pixel-steps: 512x512 at 20 steps costs 10 credits.
     CREDIT_PIXEL_STEPS = 512 * 512 * 2

@@ -215,17 +215,29 @@ def _tasks_by_id(ids: list[int]) -> dict[int, Task]:
     return {task.id: task for task in rows}
 
 
-def _remaining(task: Task, rate: estimates.RateModel) -> float:
+def live_progress(task: Task) -> tuple[int, int]:
+    """(step, total) of a task: a running task's latest from the shared state (each progress
+    event sets it), else the row's (written now and then while running, and at the end)."""
+    if task.state == TaskState.RUNNING.value:
+        live = get_runtime().state.progress(task.id)
+        if live is not None:
+            return live
+    return task.progress_step, task.progress_total
+
+
+def _remaining(task: Task, rate: estimates.RateModel,
+               progress: tuple[int, int] | None = None) -> float:
+    """Seconds a running task still needs (``progress``: its step and steps, if known)."""
     total = estimates.estimate_task(task, rate)
     if task.started_at is None:
         return total
     elapsed = max(0.0, (utcnow() - task.started_at).total_seconds())
-    if task.progress_total and task.progress_step >= 2:
+    step, steps = progress or live_progress(task)
+    if steps and step >= 2:
         # This task's own measured pace beats any model once a few steps ran; decoding and
         # saving after the last step come from the model.
         decode = rate.per_mpx * task.width * task.height * task.samples / 1_000_000
-        left_steps = task.progress_total - task.progress_step
-        return elapsed / task.progress_step * left_steps + decode
+        return elapsed / step * (steps - step) + decode
     return max(total - elapsed, 0.1 * total)
 
 
@@ -281,12 +293,13 @@ def task_status(task: Task, where: dict[int, tuple[int, float]] | None = None) -
     """The public view of a task: what pages, events and the API show."""
     where = positions() if where is None and task.state == TaskState.QUEUED.value else where
     position, eta = (where or {}).get(task.id, (None, None))
+    step, steps = live_progress(task)
     if task.state == TaskState.RUNNING.value:
-        eta = round(_remaining(task, estimates.learned_rate()), 1)
+        eta = round(_remaining(task, estimates.learned_rate(), (step, steps)), 1)
     return {
         "id": task.uuid, "state": task.state, **settings_of(task), "cost": task.cost,
         "refunded": task.refunded or 0, "position": position, "eta": eta, "error": task.error,
-        "progress": {"step": task.progress_step, "total": task.progress_total},
+        "progress": {"step": step, "total": steps},
         "created_at": _iso(task.created_at), "started_at": _iso(task.started_at),
         "finished_at": _iso(task.finished_at), "seconds": task.seconds_taken,
         "images": [image_view(image) for image in task.results],

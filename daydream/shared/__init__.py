@@ -1,9 +1,10 @@
-"""State every process of one deployment shares: cancel flags, previews, presence, workers.
+"""State every process of one deployment shares: cancel flags, live progress and previews,
+presence, workers.
 
 In memory for the embedded default (one process); in Redis when ``DAYDREAM_REDIS_URL`` is set,
 so a cancel from any web process reaches a worker on another machine. The database stays the
 truth: what lives here is either fast-changing (previews, presence) or a fast copy of what the
-database also records (cancel flags).
+database also records (cancel flags, a running task's step: the row gets it now and then).
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ class SharedState(Protocol):
 
     def clear_cancel(self, task_id: int) -> None:
         """Forget a stop request once the task has ended."""
+
+    def set_progress(self, task_id: int, step: int, total: int) -> None:
+        """Keep the step a running task has reached."""
+
+    def progress(self, task_id: int) -> tuple[int, int] | None:
+        """(step, total) a running task has reached, if known."""
+
+    def clear_progress(self, task_id: int) -> None:
+        """Forget a task's step (it ended, or starts again)."""
 
     def set_preview(self, task_id: int, jpeg: bytes) -> None:
         """Keep the newest preview of a running task."""

@@ -17,6 +17,7 @@ class MemoryState:
         self._lock = threading.Condition()
         self._cancel: set[int] = set()
         self._previews: dict[int, bytes] = {}
+        self._progress: dict[int, tuple[int, int]] = {}
         self._started = time.monotonic()
         self._open_pages: dict[int, int] = {}
         self._last_seen: dict[int, float] = {}
@@ -37,6 +38,18 @@ class MemoryState:
         """Forget the stop flag of a finished task."""
         with self._lock:
             self._cancel.discard(task_id)
+
+    def set_progress(self, task_id: int, step: int, total: int) -> None:
+        """Keep the step reached."""
+        self._progress[task_id] = (step, total)
+
+    def progress(self, task_id: int) -> tuple[int, int] | None:
+        """The step reached, if known."""
+        return self._progress.get(task_id)
+
+    def clear_progress(self, task_id: int) -> None:
+        """Forget the step."""
+        self._progress.pop(task_id, None)
 
     def set_preview(self, task_id: int, jpeg: bytes) -> None:
         """Keep the newest preview."""

@@ -49,6 +49,26 @@ class RedisState:
         """Forget the stop flag of a finished task."""
         self._quietly("clear cancel", lambda: self.redis.delete(f"{PREFIX}cancel:{task_id}"))
 
+    def set_progress(self, task_id: int, step: int, total: int) -> None:
+        """Keep the step reached for a while."""
+        self._quietly("progress", lambda: self.redis.set(
+            f"{PREFIX}progress:{task_id}", f"{step}/{total}", ex=PREVIEW_TTL))
+
+    def progress(self, task_id: int) -> tuple[int, int] | None:
+        """The step reached, if known (None too when Redis is unreachable)."""
+        value = self._quietly("progress read", lambda: self.redis.get(
+            f"{PREFIX}progress:{task_id}"))
+        try:
+            step, total = (int(part) for part in value.split(b"/"))
+        except (AttributeError, ValueError):
+            return None
+        return step, total
+
+    def clear_progress(self, task_id: int) -> None:
+        """Forget the step."""
+        self._quietly("clear progress", lambda: self.redis.delete(
+            f"{PREFIX}progress:{task_id}"))
+
     def set_preview(self, task_id: int, jpeg: bytes) -> None:
         """Keep the newest preview for a while."""
         self._quietly("preview", lambda: self.redis.set(

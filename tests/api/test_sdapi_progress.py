@@ -87,6 +87,9 @@ def test_progress_and_interrupt_of_a_running_task(app, client, user, make_key, m
     assert progress["progress"] == 0.25 and progress["textinfo"] == "Step 1 of 4"
     assert progress["state"]["sampling_steps"] == 4 and progress["state"]["interrupted"] is False
     assert base64.b64decode(progress["current_image"]) == b"jpeg!"
+    # Our own API shows the same live step for the running task.
+    (running,) = client.get("/api/v1/tasks?state=running", headers=bearer(key)).json["tasks"]
+    assert running["progress"] == {"step": 1, "total": 4, "fraction": 0.25}
     skipped = client.get("/sdapi/v1/progress?skip_current_image=true", headers=bearer(key))
     assert skipped.json["current_image"] is None
 

@@ -95,6 +95,10 @@ def test_flags_previews_presence_and_workers_are_shared(states):
     assert web.preview(7) == b"jpeg"
     worker.clear_preview(7)
     assert web.preview(7) is None
+    worker.set_progress(7, 3, 20)
+    assert web.progress(7) == (3, 20) and web.progress(8) is None
+    worker.clear_progress(7)
+    assert web.progress(7) is None
     web.page_opened(3)
     assert worker.away_for(3) == 0
     web.page_closed(3)
@@ -121,7 +125,9 @@ def test_an_unreachable_redis_reads_as_no_news(redis_server):
     state = RedisState(redis.Redis(port=1, socket_connect_timeout=0.2,
                                    retry=Retry(NoBackoff(), 0)))
     assert state.cancel_requested(1) is False and state.preview(1) is None
+    assert state.progress(1) is None
     state.set_preview(1, b"x")  # logged, not raised
+    state.set_progress(1, 1, 2)
     assert state.models() == {}
 
 
