@@ -257,7 +257,7 @@ def test_within_the_refit_interval_the_estimate_costs_no_query(app, make_task, u
 
     app.config["ESTIMATE_REFIT_INTERVAL"] = 5.0
     clock = [1000.0]
-    monkeypatch.setattr(estimates.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(estimates, "monotonic", lambda: clock[0])
     start = datetime(2026, 1, 1, 12, 0, 0)
     for width in (256, 384, 512):
         finished(make_task, user, width, 2 + width * width * 20 / 1e6)

@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 
 import shortuuid
 
+from daydream.extensions import db
+
 # Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number (a URL part, a cursor) can
 # name no row, and sent to PostgreSQL it is an out-of-range error, not "not found".
 MAX_ID = 2**31 - 1
@@ -23,8 +25,6 @@ def commit_keeping_values() -> None:
     """Commit without expiring the rows the session holds: their loaded values stay (what
     was just written included) instead of being read again on next use. For hot paths whose
     rows nobody else changes meanwhile (a task being submitted, claimed or finished)."""
-    from daydream.extensions import db
-
     session = db.session()
     session.expire_on_commit = False
     try:

@@ -38,8 +38,7 @@ def of_user(user: User, skip_current_image: bool = False) -> dict:
                 "textinfo": None}
     runtime = get_runtime()
     view = tasks.task_status(task)
-    step, total = tasks.live_progress(task)
-    total = total or task.steps
+    step, total = view["progress"]["step"], view["progress"]["total"] or task.steps
     state.update(job=f"task({task.uuid})", job_count=1,
                  job_timestamp=(task.started_at or task.created_at).strftime("%Y%m%d%H%M%S"),
                  sampling_step=step, sampling_steps=total,

@@ -22,8 +22,8 @@ configured defaults are used.
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Mapping
+from time import monotonic
 from typing import Any, NamedTuple
 
 from flask import current_app
@@ -90,7 +90,7 @@ def learned_rate() -> RateModel:
     """
     cfg = current_app.config
     kept = current_app.extensions.get("daydream.learned_rate")
-    now = time.monotonic()
+    now = monotonic()
     settings = (cfg["ESTIMATE_TASK_OVERHEAD"], cfg["ESTIMATE_SECONDS_PER_MPX_STEP"])
     if kept is not None and kept[0][1:] == settings \
             and now - kept[2] < cfg["ESTIMATE_REFIT_INTERVAL"]:

@@ -153,17 +153,16 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     # The rows are kept as written, not read again: the worker starts on the push, and
     # every query from here on runs beside it.
     commit_keeping_values()
-    owner_id, task_id, queued = user.id, task.id, task_status(task, {})  # not in line yet
     # Announced before the push: once pushed, a worker may start it and say so at once, and
     # "queued" must never arrive after "started".
-    events.publish(owner_id, "task.queued", queued)
+    events.publish(user.id, "task.queued", task_status(task, {}))  # not in line yet
     try:
-        get_runtime().queue.push(task_id, owner_id, queued["model"])
+        get_runtime().queue.push(task.id, user.id, task.model)
     except Exception:  # the row is the truth: the reconciler enqueues it again shortly
-        log.exception("could not enqueue task %s; the reconciler will", task_id)
+        log.exception("could not enqueue task %s; the reconciler will", task.id)
     # The fair queue may place a newcomer ahead of others: they hear their new wait. The
     # newcomer's own place comes back in the submit's answer (it may be running already).
-    broadcast_positions(skip=task_id)
+    broadcast_positions(skip=task.id)
     db.session.refresh(task)
     return task
 
