@@ -100,21 +100,22 @@ def through_service(app, client, engine: EngineThread, size: int,
             "samples": 1, "seed": seed, "scheduler": "Euler a"}
     engine.commands.put(("serve", None))  # the worker waits in pop()
     start, cpu = time.perf_counter(), time.process_time()
-    uuid = client.post("/studio/tasks", data=form).json["task"]["id"]
+    answer = client.post("/studio/tasks", data=form).json["task"]
+    uuid = answer["id"]
     with app.app_context():
-        task = db.session.query(Task).filter_by(uuid=uuid).one()
-
-        def finished() -> bool:
-            db.session.refresh(task)
-            done = task.is_finished
+        def finished() -> bool:  # the waiter's safety net, if a finish signal were lost
+            done = db.session.query(Task).filter_by(uuid=uuid).one().is_finished
             db.session.rollback()
             return done
 
-        get_runtime(app).state.wait_finished(uuid, 120, finished)
+        # As an A1111 call does: the answer said the task is unfinished, so the wait
+        # begins with the finish signal, not a look at the database.
+        get_runtime(app).state.wait_finished(
+            uuid, 120, finished, seen_unfinished=answer["state"] in ("queued", "running"))
         elapsed = time.perf_counter() - start
         engine.answers.get()  # the worker's run has returned (its side work is done)
         cpu = time.process_time() - cpu
-        db.session.refresh(task)
+        task = db.session.query(Task).filter_by(uuid=uuid).one()
         if task.state != "done" or len(task.images) != 1:
             raise SystemExit(f"task did not finish: {task.state} {task.error}")
         db.session.remove()

@@ -26,8 +26,10 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def wait(task: Task, timeout: float) -> bool:
-    """Sleep until the task's finish event (or ``timeout``); True once it is finished."""
+def wait(task: Task, timeout: float, submitted: bool = False) -> bool:
+    """Sleep until the task's finish event (or ``timeout``); True once it is finished, with
+    ``task`` read afresh. ``submitted``: the caller has just submitted it (so it is
+    unfinished: no first look at the database beside the worker starting it)."""
 
     def finished() -> bool:
         db.session.refresh(task)
@@ -37,7 +39,12 @@ def wait(task: Task, timeout: float) -> bool:
         db.session.rollback()
         return done
 
-    return get_runtime().state.wait_finished(task.uuid, timeout, finished)
+    done = get_runtime().state.wait_finished(task.uuid, timeout, finished,
+                                             seen_unfinished=submitted)
+    # Woken by the signal, the row still holds what the submit wrote: read it again.
+    db.session.rollback()
+    db.session.expire(task)
+    return done
 
 
 def run(user: User, wanted: Request, img2img: bool, timeout: float,
@@ -56,8 +63,9 @@ def run(user: User, wanted: Request, img2img: bool, timeout: float,
         return tasks.submit(user, wanted.data, init=init, source="api", claim=claim, mask=mask,
                             model=model)
 
-    task = submit() if once is None else idempotency.submit_once(user, *once, submit)[0]
-    if not wait(task, timeout):
+    task, replayed = (submit(), False) if once is None else \
+        idempotency.submit_once(user, *once, submit)
+    if not wait(task, timeout, submitted=not replayed):
         try:
             tasks.cancel(task)  # the client gives up; nobody pays for what nobody receives
         except tasks.NotCancellable:

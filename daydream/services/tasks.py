@@ -163,6 +163,12 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     # The fair queue may place a newcomer ahead of others: they hear their new wait. The
     # newcomer's own place comes back in the submit's answer (it may be running already).
     broadcast_positions(skip=task.id)
+    return task
+
+
+def latest(task: Task) -> Task:
+    """The task as it is now: a worker may have started it since it was submitted (an
+    answer that shows it reads it again; a caller that only waits for it need not)."""
     db.session.refresh(task)
     return task
 

@@ -66,5 +66,7 @@ class SharedState(Protocol):
         """Wake whoever waits for this task (A1111's synchronous calls)."""
 
     def wait_finished(self, task_uuid: str, timeout: float,
-                      is_finished: Callable[[], bool]) -> bool:
-        """Wait until ``is_finished()`` or ``timeout``; woken by ``task_finished``."""
+                      is_finished: Callable[[], bool], seen_unfinished: bool = False) -> bool:
+        """Wait until ``is_finished()`` or ``timeout``; woken by ``task_finished``, whose
+        signal is remembered a while. ``seen_unfinished``: skip the first ``is_finished()``
+        (the caller just saw the task unfinished)."""

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 # Even when woken by nothing, a waiter checks the database this often (a safety net).
 RECHECK_SECONDS = 5.0
+# How long a finish signal is remembered: a waiter that starts after it still sees it.
+SIGNAL_SECONDS = 60.0
 
 
 class MemoryState:
@@ -22,8 +24,7 @@ class MemoryState:
         self._open_pages: dict[int, int] = {}
         self._last_seen: dict[int, float] = {}
         self._workers: dict[str, tuple[list[str], float]] = {}
-        self._finished: set[str] = set()
-        self._waiting: dict[str, int] = {}
+        self._signals: dict[str, float] = {}  # task uuid → when it finished, oldest first
 
     def request_cancel(self, task_id: int) -> None:
         """Flag a running task to stop at its next step."""
@@ -100,33 +101,34 @@ class MemoryState:
                     if until > now}
 
     def task_finished(self, task_uuid: str) -> None:
-        """Wake the waiters of a task (remembered only while someone waits)."""
+        """Wake the waiters of a task; the signal is remembered for ``SIGNAL_SECONDS``."""
+        now = time.monotonic()
         with self._lock:
-            if task_uuid in self._waiting:
-                self._finished.add(task_uuid)
-                self._lock.notify_all()
+            while self._signals:  # forget old signals, oldest first
+                oldest, when = next(iter(self._signals.items()))
+                if now - when < SIGNAL_SECONDS:
+                    break
+                del self._signals[oldest]
+            self._signals.pop(task_uuid, None)
+            self._signals[task_uuid] = now
+            self._lock.notify_all()
 
     def wait_finished(self, task_uuid: str, timeout: float,
-                      is_finished: Callable[[], bool]) -> bool:
+                      is_finished: Callable[[], bool], seen_unfinished: bool = False) -> bool:
         """Wait for the task's end: woken by ``task_finished`` (sent once the end is
-        committed, so it needs no second look), rechecked now and then in case it was lost."""
+        committed, so it needs no second look), rechecked now and then in case it was lost.
+        ``seen_unfinished``: the caller has just seen the task unfinished (it submitted it),
+        so the first look at the database is skipped; a signal sent since is remembered."""
         deadline = time.monotonic() + timeout
-        with self._lock:
-            self._waiting[task_uuid] = self._waiting.get(task_uuid, 0) + 1
-        try:
-            while True:
-                if is_finished():
-                    return True
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                with self._lock:
-                    if self._lock.wait_for(lambda: task_uuid in self._finished,
-                                           min(remaining, RECHECK_SECONDS)):
-                        return True
-        finally:
+        look = not seen_unfinished
+        while True:
+            if look and is_finished():
+                return True
+            look = True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
             with self._lock:
-                self._waiting[task_uuid] -= 1
-                if not self._waiting[task_uuid]:
-                    del self._waiting[task_uuid]
-                    self._finished.discard(task_uuid)
+                if self._lock.wait_for(lambda: task_uuid in self._signals,
+                                       min(remaining, RECHECK_SECONDS)):
+                    return True

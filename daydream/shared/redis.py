@@ -20,6 +20,7 @@ PREFIX = "daydream:"
 PREVIEW_TTL = 600  # seconds: a preview outlives a worker that died mid-task only briefly
 CANCEL_TTL = 24 * 3600
 RECHECK_SECONDS = 5.0  # a waiter also checks the database this often, in case a wake was lost
+SIGNAL_TTL = 60  # seconds a finish signal is remembered, for a waiter that subscribes after it
 
 
 class RedisState:
@@ -129,32 +130,48 @@ class RedisState:
         return self._quietly("worker list", read, {})
 
     def task_finished(self, task_uuid: str) -> None:
-        """Wake every process waiting for this task."""
-        self._quietly("finish event", lambda: self.redis.publish(
-            f"{PREFIX}finished:{task_uuid}", 1))
+        """Wake every process waiting for this task, and remember the signal a while."""
+        def send() -> None:
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(f"{PREFIX}finished:{task_uuid}", 1, ex=SIGNAL_TTL)
+                pipe.publish(f"{PREFIX}finished:{task_uuid}", 1)
+                pipe.execute()
+
+        self._quietly("finish event", send)
 
     def wait_finished(self, task_uuid: str, timeout: float,
-                      is_finished: Callable[[], bool]) -> bool:
+                      is_finished: Callable[[], bool], seen_unfinished: bool = False) -> bool:
         """Subscribe, then check the database, then sleep until the finish event arrives
-        (published once the end is committed: it needs no second look)."""
+        (published once the end is committed: it needs no second look).
+        ``seen_unfinished``: the caller has just seen the task unfinished, so the first look
+        is at the remembered signal (one Redis read), not the database."""
         deadline = time.monotonic() + timeout
+        key = f"{PREFIX}finished:{task_uuid}"
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         try:
             try:
-                pubsub.subscribe(f"{PREFIX}finished:{task_uuid}")
+                pubsub.subscribe(key)
+                if seen_unfinished and self.redis.exists(key):
+                    return True
             except redis.RedisError as error:
                 log.warning("finish events unavailable: %s", error)
-                pubsub = None
+                pubsub, seen_unfinished = None, False
+            # When to look at the database next: at once, unless the caller just saw the
+            # task unfinished; then every RECHECK_SECONDS, and at the deadline.
+            next_look = time.monotonic() + (RECHECK_SECONDS if seen_unfinished else 0)
             while True:
-                if is_finished():
-                    return True
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                wait = min(remaining, RECHECK_SECONDS)
+                now = time.monotonic()
+                if now >= next_look or now >= deadline:
+                    if is_finished():
+                        return True
+                    if now >= deadline:
+                        return False
+                    next_look = now + RECHECK_SECONDS
+                wait = min(deadline, next_look) - now
                 try:
                     if pubsub is None:
                         raise redis.ConnectionError("not subscribed")
+                    # None also when the subscription's own confirmation arrives: wait on.
                     if pubsub.get_message(timeout=wait) is not None:
                         return True
                 except redis.RedisError:

@@ -119,7 +119,7 @@ def submit():
     except tasks.SubmissionRefused as error:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return api_error(error.status, error.code, str(error), headers=headers)
-    where = tasks.positions_while_queued(task)
+    where = tasks.positions_while_queued(tasks.latest(task))
     return jsonify(task=tasks.task_status(task, where), credits=current_user.credits,
                    card=render_template("studio/_task.html", task=task, where=where)), 202
 

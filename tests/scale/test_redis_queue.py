@@ -121,6 +121,31 @@ def test_a_waiter_wakes_on_the_finish_event_not_a_timeout(states):
     assert web.wait_finished("other", 0.2, lambda: False) is False
 
 
+def test_a_waiter_that_just_submitted_skips_the_database_but_not_a_signal(states):
+    """A submitter knows its task is unfinished: its wait starts with the finish signal,
+    which is remembered, so a task that finished before the wait began is not missed."""
+    import time
+
+    web, worker = states
+    looks = []
+
+    def is_finished() -> bool:
+        looks.append(1)
+        return True
+
+    worker.task_finished("early")  # finished before anyone waited
+    start = time.monotonic()
+    assert web.wait_finished("early", 10, is_finished, seen_unfinished=True) is True
+    assert time.monotonic() - start < 2 and looks == []
+
+    threading.Timer(0.3, lambda: worker.task_finished("late")).start()
+    assert web.wait_finished("late", 10, is_finished, seen_unfinished=True) is True
+    assert looks == []  # woken by the signal alone
+    # Without a signal the database is still looked at, at the latest at the timeout's end.
+    assert web.wait_finished("never", 0.2, lambda: False, seen_unfinished=True) is False
+    assert web.wait_finished("anyway", 10, is_finished) is True and looks == [1]
+
+
 def test_an_unreachable_redis_reads_as_no_news(redis_server):
     state = RedisState(redis.Redis(port=1, socket_connect_timeout=0.2,
                                    retry=Retry(NoBackoff(), 0)))
