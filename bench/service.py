@@ -80,7 +80,7 @@ class EngineThread:
                 self.engine.generate(value, preview_every=None)
                 self.answers.put((time.perf_counter() - start, time.process_time() - cpu))
             else:  # serve one task, as the idle embedded worker does
-                task_id = get_runtime(self.app).queue.pop(timeout=60)
+                task_id = get_runtime(self.app).queue.pop(timeout=60, **self.runner.affinity())
                 self.runner.run(task_id, wait=False)
                 self.runner.side.drain()  # before the next bare call, not before the client
                 self.answers.put(task_id)

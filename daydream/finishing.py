@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from daydream.engine.errors import EngineError
@@ -78,13 +77,12 @@ def quietly(action) -> None:
         log.warning("skipped a side job: %s", error)
 
 
-def started(task_ids: list[int]) -> None:
-    """Tell each owner their task started, and everyone still waiting their new place."""
-    for task_id in task_ids:
-        get_runtime().state.clear_progress(task_id)  # a task taken back starts again at 0
-        task = db.session.get(Task, task_id)
-        if task is not None:
-            events.publish(task.user_id, "task.started", tasks.task_status(task))
+def started(started_tasks: list[Task]) -> None:
+    """Tell each owner their task started, and everyone still waiting their new place.
+    ``started_tasks``: detached copies of the rows as the worker claimed them."""
+    for task in started_tasks:
+        get_runtime().state.clear_progress(task.id)  # a task taken back starts again at 0
+        events.publish(task.user_id, "task.started", tasks.task_status(task))
     if len(get_runtime().queue):  # nobody waits: no positions to send
         quietly(tasks.broadcast_positions)
 
@@ -96,17 +94,20 @@ def _clear(task_id: int) -> None:
     state.clear_progress(task_id)
 
 
-def store(task_id: int, result: Any, model_name: str, model_hash: str | None) -> None:
+def store(task: Task, result: Any, model_name: str, model_hash: str | None) -> None:
     """Save a finished run: PNGs with metadata, thumbnails, image rows, ``done``, the event.
 
-    If the task was cancelled or taken back meanwhile, nothing of the run is kept.
+    ``task`` is a detached copy of the row as the worker ran it (with its owner, whose
+    folder the files go to): it is not read again, and ``done`` is written only if the row
+    is still running. If the task was cancelled or taken back meanwhile, nothing is kept.
     """
-    task = db.session.get(Task, task_id, options=[joinedload(Task.user)])  # its folder
-    if task is None:
-        return
-    if task.state == TaskState.RUNNING.value:  # no images before done: none to read
-        set_committed_value(task, "images", [])
+    task_id, folder = task.id, None
+    db.session.add(task)
+    set_committed_value(task, "images", [])  # running: no images yet
     try:
+        if task.user is None:  # carried by the copy, or read now (a batch's members)
+            return  # gone with its owner's account meanwhile
+        folder = storage.task_folder(task)
         params = params_of(task)
         task.model = model_name
         blur_flagged = current_app.config.get("MODERATION") == "blur"
@@ -125,8 +126,12 @@ def store(task_id: int, result: Any, model_name: str, model_hash: str | None) ->
         else:
             storage.delete_task_files(task)
     except Exception as error:
-        log.warning("task %s failed while saving: %s", task_id, error, exc_info=True)
+        if folder is not None:  # known beforehand: a failed flush leaves the copy unreadable
+            storage.delete_folder(folder)
         db.session.rollback()
+        if db.session.get(Task, task_id) is None:
+            return  # deleted meanwhile (with its owner's account): nobody to tell
+        log.warning("task %s failed while saving: %s", task_id, error, exc_info=True)
         _fail(task, readable(error, current_app.config.get("JOB_TIMEOUT")))
     finally:
         _clear(task_id)

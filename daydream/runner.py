@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.orm import joinedload
 
 from daydream import batching, finishing
 from daydream.engine.errors import GenerationCancelled
@@ -22,7 +23,7 @@ from daydream.extensions import db
 from daydream.finishing import params_of, readable
 from daydream.held_models import affinity, default_model, for_app
 from daydream.models import Task
-from daydream.models.base import utcnow
+from daydream.models.base import detached_copy, utcnow
 from daydream.runtime import get_runtime
 from daydream.services import events, lifecycle, storage, tasks
 from daydream.sidework import InputCache, SideWorker
@@ -108,8 +109,10 @@ class TaskRunner:
         return engine
 
     def affinity(self) -> dict[str, Any]:
-        """The queue's ``pop`` arguments: the models held here and by other live workers."""
-        return affinity(self.app, self.models.names(), self.worker_id)
+        """The queue's ``pop`` arguments: who asks, the models held here and by other live
+        workers."""
+        return {**affinity(self.app, self.models.names(), self.worker_id),
+                "worker_id": self.worker_id}
 
     def running_ids(self) -> tuple[int, ...]:
         """The tasks in the engine now (several when batched), for the heartbeat."""
@@ -150,13 +153,19 @@ class TaskRunner:
             log.error("could not record the failure of task %s (%s); the reconciler will "
                       "take it back once this worker's heartbeat stops", task_id, error)
 
-    def _claim(self, task_id: int) -> Task | None:
-        """The chosen task, moved to ``running`` (None: someone else has it)."""
-        task = db.session.get(Task, task_id)
+    def _claim(self, task_id: int) -> tuple[Task | None, bool]:
+        """The chosen task, moved to ``running`` (None: someone else has it); with its
+        owner, whose folder its results go to. True when its submission handed it over,
+        already running for this worker and announced."""
+        handed = self.queue.handed_row(task_id)
+        if handed is not None:  # written as running for us: no read, no claim
+            db.session.add(handed)
+            return handed, True
+        task = db.session.get(Task, task_id, options=[joinedload(Task.user)])
         if task is None or not lifecycle.mark_running(task, self.worker_id):
             db.session.rollback()
-            return None
-        return task
+            return None, False
+        return task, False
 
     def _engine_and_companions(self, task: Task, claimed: list[Task]) -> Any:
         """The task's engine (loaded if not held); waiting tasks that can share its batch
@@ -169,16 +178,18 @@ class TaskRunner:
                         if lifecycle.mark_running(other, self.worker_id)]
             self.members = tuple(member.id for member in claimed)
             if len(claimed) > 1:
-                self.side.submit(finishing.started, list(self.members[1:]))
+                self.side.submit(finishing.started,
+                                 [detached_copy(member) for member in claimed[1:]])
         return engine
 
     def _run(self, task_id: int) -> None:
-        lead = self._claim(task_id)
+        lead, announced = self._claim(task_id)
         if lead is None:
             return
         claimed = [lead]
         self.current, self.members = lead.id, (lead.id,)
-        self.side.submit(finishing.started, [lead.id])
+        if not announced:
+            self.side.submit(finishing.started, [detached_copy(lead)])
         self.side.submit(self.inputs.prefetch, self.queue)
         try:
             engine = self._engine_and_companions(lead, claimed)
@@ -216,7 +227,7 @@ class TaskRunner:
             **self._preview_options(), **({"mask": mask} if mask is not None else {}),
         )
         self.side.hold()  # until the next engine call starts
-        self.side.submit(finishing.store, task.id, result, task.model,
+        self.side.submit(finishing.store, detached_copy(task, "user"), result, task.model,
                          getattr(result, "model_hash", None))
 
     def _generate_batch(self, engine: Any, claimed: list[Task]) -> None:
@@ -238,8 +249,8 @@ class TaskRunner:
         self.side.hold()
         for task, result in zip(claimed, results, strict=True):
             if result is not None:  # None: stopped on request, already handed on
-                self.side.submit(finishing.store, task.id, result, task.model,
-                                 getattr(engine, "model_hash", None))
+                self.side.submit(finishing.store, detached_copy(task, "user"), result,
+                                 task.model, getattr(engine, "model_hash", None))
 
     def should_stop(self, task_id: int) -> bool:
         """Whether a stop was asked: the shared flag (fast), or the row (via the heartbeat)."""

@@ -121,3 +121,53 @@ def test_a_task_without_a_model_runs_anywhere_and_old_callers_still_push():
     queue = LocalQueue(maxsize=0)
     queue.push(1, 1)
     assert queue.pop(0, held={"m1"}, elsewhere={"m2"}) == 1
+
+
+# Hand-over: a worker idling in pop() with nobody waiting gets a submission directly.
+def idle_in_pop(queue: LocalQueue, worker_id: str, held=None, timeout: float = 5):
+    """Start a worker waiting in pop(); returns (thread, what it got)."""
+    got: list = []
+    thread = threading.Thread(target=lambda: got.append(
+        queue.pop(timeout=timeout, held=held, worker_id=worker_id)))
+    thread.start()
+    threading.Event().wait(0.1)  # until it waits
+    return thread, got
+
+
+def test_an_idle_worker_is_handed_a_task_with_its_row():
+    queue = LocalQueue(maxsize=10)
+    thread, got = idle_in_pop(queue, "w1", held={"m1"})
+    assert queue.reserve_idle_worker("m2") is None  # it would have to switch models
+    assert queue.reserve_idle_worker("m1") == "w1"
+    assert queue.reserve_idle_worker("m1") is None  # promised already
+    queue.hand("w1", 42, row="the row as written")
+    thread.join(5)
+    assert got == [42]
+    assert queue.handed_row(42) == "the row as written" and queue.handed_row(42) is None
+    assert len(queue) == 0 and queue.order() == []
+
+
+def test_a_reserved_worker_takes_nothing_else_until_the_hand_or_its_release():
+    queue = LocalQueue(maxsize=10)
+    thread, got = idle_in_pop(queue, "w1")
+    assert queue.reserve_idle_worker(None) == "w1"
+    queue.push(7, user_id=2)  # another submission, through the queue
+    thread.join(0.3)
+    assert thread.is_alive() and got == []  # still waiting for its hand-over
+    queue.hand("w1", None)  # the submission failed: nothing to hand
+    thread.join(5)
+    assert got == [7] and queue.handed_row(7) is None
+
+
+def test_nobody_is_passed_over_when_others_wait():
+    queue = LocalQueue(maxsize=10)
+    assert queue.reserve_idle_worker(None) is None  # no worker idles
+    queue.push(3, user_id=2, model="m1")  # left to another worker, which holds m1
+    got: list = []
+    thread = threading.Thread(target=lambda: got.append(queue.pop(
+        timeout=1, held={"m9"}, elsewhere={"m1"}, worker_id="w1")))
+    thread.start()
+    threading.Event().wait(0.1)
+    assert queue.reserve_idle_worker("m9") is None  # task 3 waits: the queue decides
+    thread.join(5)
+    assert got == [None] and queue.order() == [3]

@@ -52,6 +52,8 @@ def test_1_a_database_outage_does_not_kill_the_worker(app, user, worker, monkeyp
 
     monkeypatch.setattr(lifecycle, "mark_running", outage)
     monkeypatch.setattr(lifecycle, "mark_failed", failing_mark_failed)
+    # Through the queue, whose claim is what fails (not handed to the idle worker).
+    monkeypatch.setattr(get_runtime(app).queue, "reserve_idle_worker", lambda model: None)
     lost = submit(app, user.id)
     # Taken by the worker, then the database failed for its start and for its failure too:
     # the database comes back only after both (else the real mark_failed would fail it).

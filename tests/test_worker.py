@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from PIL import Image as PILImage
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
 
 from daydream.engine.metadata import parse_parameters
@@ -194,3 +195,41 @@ def test_worker_survives_a_failing_chore(app, client, logged_in, worker, monkeyp
     assert wait_for(lambda: finished(client, first))["state"] == "done"
     second = client.post("/studio/tasks", data=SMALL).json["task"]["id"]
     assert wait_for(lambda: finished(client, second))["state"] == "done"
+
+
+def test_a_task_deleted_while_it_runs_leaves_no_files_and_the_worker_goes_on(
+        app, client, logged_in, worker, monkeypatch):
+    """Its owner's account went while the engine ran: nothing of the run is kept."""
+    from daydream.services import storage
+
+    generate = worker.engine.generate
+
+    def generate_then_delete(params, **kwargs):
+        result = generate(params, **kwargs)
+        with app.app_context():  # another session, as the account's deletion would be
+            db.session.execute(sa_delete(Task).where(Task.prompt == "soon gone"))
+            db.session.commit()
+        return result
+
+    monkeypatch.setattr(worker.engine, "generate", generate_then_delete)
+    gone = client.post("/studio/tasks", data={**SMALL, "prompt": "soon gone"}).json["task"]
+    wait_for(lambda: client.get(f"/studio/tasks/{gone['id']}").status_code == 404)
+    monkeypatch.setattr(worker.engine, "generate", generate)
+    kept = client.post("/studio/tasks", data=SMALL).json["task"]["id"]
+    assert wait_for(lambda: finished(client, kept))["state"] == "done"
+    with app.app_context():
+        owner = db.session.get(User, logged_in.id)
+        folder = storage.media_root() / owner.uuid / gone["id"]
+    assert not folder.exists()
+
+
+def test_a_task_for_an_idle_worker_is_running_from_the_answer_on(app, client, logged_in,
+                                                                 worker):
+    """Nobody waits and the worker idles: it is handed the task, which starts at once."""
+    before = credits_of(app, logged_in)
+    answer = client.post("/studio/tasks", data=SMALL).json
+    assert answer["task"]["state"] == "running" and answer["task"]["position"] is None
+    assert answer["credits"] == before - answer["task"]["cost"]
+    status = wait_for(lambda: finished(client, answer["task"]["id"]))
+    assert status["state"] == "done" and len(status["images"]) == 1
+    assert credits_of(app, logged_in) == before - status["cost"]

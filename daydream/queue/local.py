@@ -8,6 +8,10 @@ someone's long batch: A1 A2 B1 C1 C2 A3 run as A1 B1 C1 A2 C2 A3.
 Model affinity (see docs/architecture.md, "Fair queue"): a worker that says which models it
 holds takes, within the current round, a task of a model it holds before one that needs a
 switch, and leaves tasks of models other live workers hold to them.
+
+Hand-over: when nobody waits and a worker idles in ``pop``, a submission may reserve that
+worker, write its task as already running for it, and hand it over (with the row as written):
+the worker then starts without reading or claiming the row, and nobody was passed over.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from daydream.queue import QueueFull
 
@@ -80,6 +85,10 @@ class LocalQueue:
         self._last_served: dict[int, int] = {}
         self._clock = 0  # a logical clock: orders arrivals and turns
         self._cond = threading.Condition()
+        self._idle: dict[str, Collection[str] | None] = {}  # waiting in pop(): id → models
+        self._reserved: set[str] = set()  # promised a hand-over: they take nothing else
+        self._handed: dict[str, int] = {}  # worker id → the task handed to it
+        self._rows: dict[int, Any] = {}  # handed task id → its row as the submission wrote it
 
     def _now(self) -> int:
         self._clock += 1
@@ -103,25 +112,68 @@ class LocalQueue:
             self._cond.notify_all()
 
     def pop(self, timeout: float | None = None, held: Collection[str] | None = None,
-            elsewhere: Collection[str] = ()) -> int | None:
+            elsewhere: Collection[str] = (), worker_id: str | None = None) -> int | None:
         """Take the next task in fair order, waiting up to ``timeout`` seconds for one.
 
         ``held``: the models the asking worker holds (None: no affinity); ``elsewhere``: the
-        models other live workers hold, whose tasks this worker leaves to them.
+        models other live workers hold, whose tasks this worker leaves to them. A worker
+        that gives its ``worker_id`` may be handed a task while it waits (see ``hand``).
         """
         def runnable() -> bool:
             return any(_candidate(lane, self._model, held, elsewhere) is not None
                        for lane in self._lanes.values())
 
+        def ready() -> bool:
+            if worker_id is None:
+                return runnable()
+            return worker_id in self._handed or (worker_id not in self._reserved
+                                                 and runnable())
+
         with self._cond:
-            if not self._cond.wait_for(runnable, timeout):
-                return None
+            if worker_id is not None:
+                self._idle[worker_id] = held
+            try:
+                if not self._cond.wait_for(ready, timeout):
+                    return None
+            finally:
+                self._idle.pop(worker_id, None)
+            if worker_id in self._handed:
+                return self._handed.pop(worker_id)
             task_id = _take(self._lanes, self._last_served, self._now(), self._model, held,
                             elsewhere)
             if task_id is not None:
                 del self._owner[task_id]
                 self._model.pop(task_id, None)
             return task_id
+
+    def reserve_idle_worker(self, model: str | None) -> str | None:
+        """A worker idling in ``pop`` that holds ``model``, if nobody waits: it is promised
+        the caller's task and takes nothing else until ``hand`` (call it in every case)."""
+        with self._cond:
+            if self._owner:  # others wait: the fair order decides, not who came last
+                return None
+            for worker_id, held in self._idle.items():
+                if worker_id not in self._reserved and worker_id not in self._handed and (
+                        held is None or not model or model in held):
+                    self._reserved.add(worker_id)
+                    return worker_id
+            return None
+
+    def hand(self, worker_id: str, task_id: int | None, row: Any = None) -> None:
+        """Give a reserved worker its task, written as running for it (``row``: the row as
+        written, so the worker need not read it); ``task_id`` None: there is none after all
+        (the submission failed), and the worker goes back to waiting."""
+        with self._cond:
+            self._reserved.discard(worker_id)
+            if task_id is not None:
+                self._handed[worker_id] = task_id
+                self._rows[task_id] = row
+            self._cond.notify_all()
+
+    def handed_row(self, task_id: int) -> Any:
+        """The row a handed task was written with (once; None: the task was not handed)."""
+        with self._cond:
+            return self._rows.pop(task_id, None)
 
     def model_of(self, task_id: int) -> str | None:
         """The model a waiting task asks for (None: any, or not waiting)."""

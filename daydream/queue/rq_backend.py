@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection
+from typing import Any
 
 import redis
 from rq import Queue
@@ -45,10 +46,21 @@ class RQQueue:
                         job_timeout=self.job_timeout, result_ttl=60, failure_ttl=24 * 3600)
 
     def pop(self, timeout: float | None = None, held: Collection[str] | None = None,
-            elsewhere: Collection[str] = ()) -> int | None:
+            elsewhere: Collection[str] = (), worker_id: str | None = None) -> int | None:
         """Take the next id in fair order, with model affinity when ``held`` is given (never
         waits: an RQ job only runs when one waits)."""
         return self.lanes.pop(held, elsewhere)
+
+    def reserve_idle_worker(self, model: str | None) -> str | None:
+        """None: RQ workers are in other processes; every task goes through the queue."""
+        return None
+
+    def hand(self, worker_id: str, task_id: int | None, row: Any = None) -> None:
+        """Nothing to hand: no worker is ever reserved here."""
+
+    def handed_row(self, task_id: int) -> Any:
+        """None: no task is handed over here."""
+        return None
 
     def pass_on(self) -> None:
         """Give back the wake-up job of a task this worker left to another (see rq_jobs)."""

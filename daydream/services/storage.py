@@ -119,7 +119,12 @@ def save_image(task: Task, index: int, png: bytes, image: PILImage.Image, seed: 
 
 def delete_task_files(task: Task) -> None:
     """Remove a task's folder (after the task row is gone or failed)."""
-    shutil.rmtree(task_folder(task), ignore_errors=True)
+    delete_folder(task_folder(task))
+
+
+def delete_folder(folder: Path) -> None:
+    """Remove a task's folder, known beforehand (its row may be unreadable by now)."""
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def delete_user_files(user_uuid: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from daydream.engine.errors import ParamError
 from daydream.engine.params import MAX_SEED, Limits
@@ -19,7 +20,7 @@ from daydream.generation import work
 from daydream.generation.request import Mode, from_row, row_values
 from daydream.generation.validate import validate
 from daydream.models import Image, Task, TaskState, User
-from daydream.models.base import commit_keeping_values, utcnow
+from daydream.models.base import commit_keeping_values, detached_copy, utcnow
 from daydream.request_memo import once_per_request
 from daydream.runtime import get_runtime
 from daydream.services import (
@@ -131,33 +132,52 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     allowance.refill(user)
     if values["seed"] is None:
         values["seed"] = secrets.randbelow(MAX_SEED + 1)
-    task = Task(user_id=user.id, sessionid=user.sessionid, mode=mode.value, cost=cost,
-                source=source, model=model.name, **row_values(values))
-    db.session.add(task)
-    db.session.flush()
-    if claim is not None:
-        claim(task)
+    runtime = get_runtime()
+    # A worker idle with nobody waiting gets the task handed over, written as running for
+    # it: it starts without reading or claiming the row (see queue.local).
+    taker = runtime.queue.reserve_idle_worker(model.name)
     try:
-        credits.charge(user.id, cost, task_id=task.id)
-        _check_bounds(user)
-    except credits.InsufficientCredits as error:
-        db.session.rollback()
-        raise SubmissionRefused("insufficient_credits", str(error), 402) from error
-    except SubmissionRefused:
-        db.session.rollback()
-        raise
-    if init is not None:
-        task.init_image = storage.save_init_image(task, init)
-    if mask is not None:
-        task.mask = storage.save_mask(task, mask)
-    # The rows are kept as written, not read again: the worker starts on the push, and
-    # every query from here on runs beside it.
-    commit_keeping_values()
+        task = Task(user_id=user.id, sessionid=user.sessionid, mode=mode.value, cost=cost,
+                    source=source, model=model.name, **row_values(values),
+                    **(_running_for(taker) if taker else {}))
+        # Its owner (this session's row, not a request proxy): the folder its files go to.
+        set_committed_value(task, "user", db.session.get(User, user.id))
+        db.session.add(task)
+        db.session.flush()
+        if claim is not None:
+            claim(task)
+        try:
+            credits.charge(user.id, cost, task_id=task.id)
+            _check_bounds(user)
+        except credits.InsufficientCredits as error:
+            db.session.rollback()
+            raise SubmissionRefused("insufficient_credits", str(error), 402) from error
+        except SubmissionRefused:
+            db.session.rollback()
+            raise
+        if init is not None:
+            task.init_image = storage.save_init_image(task, init)
+        if mask is not None:
+            task.mask = storage.save_mask(task, mask)
+        # The rows are kept as written, not read again: the worker starts on the push (or
+        # the hand-over), and every query from here on runs beside it.
+        commit_keeping_values()
+        if taker is not None:
+            started = task_status(task, {})
+            runtime.queue.hand(taker, task.id, detached_copy(task, "user"))
+            taker = None
+            # Said after the hand-over, so the engine need not wait for it; its first step's
+            # progress comes long after.
+            events.publish(user.id, "task.started", started)
+            return task
+    finally:
+        if taker is not None:  # not handed after all: the worker waits on
+            runtime.queue.hand(taker, None)
     # Announced before the push: once pushed, a worker may start it and say so at once, and
     # "queued" must never arrive after "started".
     events.publish(user.id, "task.queued", task_status(task, {}))  # not in line yet
     try:
-        get_runtime().queue.push(task.id, user.id, task.model)
+        runtime.queue.push(task.id, user.id, task.model)
     except Exception:  # the row is the truth: the reconciler enqueues it again shortly
         log.exception("could not enqueue task %s; the reconciler will", task.id)
     # The fair queue may place a newcomer ahead of others: they hear their new wait. The
@@ -166,10 +186,20 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     return task
 
 
+def _running_for(worker_id: str) -> dict[str, Any]:
+    """The columns of a task written as running for ``worker_id`` (as its claim would)."""
+    now = utcnow()
+    return {"state": TaskState.RUNNING.value, "worker_id": worker_id, "started_at": now,
+            "heartbeat_at": now, "attempts": 1, "progress_step": 0,
+            "cancel_requested": False}
+
+
 def latest(task: Task) -> Task:
-    """The task as it is now: a worker may have started it since it was submitted (an
-    answer that shows it reads it again; a caller that only waits for it need not)."""
-    db.session.refresh(task)
+    """The task as it is now: a worker may have started a queued one since it was submitted
+    (an answer that shows it reads it again; a caller that only waits for it need not). One
+    handed over to a worker is running as written."""
+    if task.state == TaskState.QUEUED.value:
+        db.session.refresh(task)
     return task
 
 
