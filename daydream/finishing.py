@@ -22,7 +22,7 @@ from daydream.extensions import db
 from daydream.generation.request import Mode, from_row, param
 from daydream.models import Task, TaskState
 from daydream.runtime import get_runtime
-from daydream.services import events, lifecycle, storage, tasks
+from daydream.services import events, lifecycle, statuses, storage
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,9 @@ def started(started_tasks: list[Task]) -> None:
     ``started_tasks``: detached copies of the rows as the worker claimed them."""
     for task in started_tasks:
         get_runtime().state.clear_progress(task.id)  # a task taken back starts again at 0
-        events.publish(task.user_id, "task.started", tasks.task_status(task))
+        events.publish(task.user_id, "task.started", statuses.task_status(task))
     if len(get_runtime().queue):  # nobody waits: no positions to send
-        quietly(tasks.broadcast_positions)
+        quietly(statuses.broadcast_positions)
 
 
 def _clear(task_id: int) -> None:
@@ -122,7 +122,7 @@ def store(task: Task, result: Any, model_name: str, model_hash: str | None) -> N
                                                   thumb=thumb.result()))
         db.session.flush()
         if lifecycle.mark_done(task, result.steps_run):
-            events.publish(task.user_id, "task.done", tasks.task_status(task, {}))
+            events.publish(task.user_id, "task.done", statuses.task_status(task, {}))
         else:
             storage.delete_task_files(task)
     except Exception as error:
@@ -148,7 +148,7 @@ def failed(task_id: int, reason: str) -> None:
 def _fail(task: Task, reason: str) -> None:
     storage.delete_task_files(task)
     if lifecycle.mark_failed(task, reason):
-        events.publish(task.user_id, "task.failed", tasks.task_status(task, {}))
+        events.publish(task.user_id, "task.failed", statuses.task_status(task, {}))
 
 
 def cancelled(task_id: int, step: int, total: int) -> None:
@@ -156,7 +156,7 @@ def cancelled(task_id: int, step: int, total: int) -> None:
     task = db.session.get(Task, task_id)
     if task is not None and lifecycle.mark_cancelled(task, "Cancelled while running", step,
                                                      total):
-        events.publish(task.user_id, "task.cancelled", tasks.task_status(task, {}))
+        events.publish(task.user_id, "task.cancelled", statuses.task_status(task, {}))
     _clear(task_id)
 
 

@@ -25,7 +25,7 @@ from daydream.held_models import affinity, default_model, for_app
 from daydream.models import Task
 from daydream.models.base import detached_copy, utcnow
 from daydream.runtime import get_runtime
-from daydream.services import events, lifecycle, storage, tasks
+from daydream.services import events, lifecycle, statuses, storage
 from daydream.sidework import InputCache, SideWorker
 
 __all__ = ["TaskRunner", "default_model", "load_engine", "params_of",
@@ -148,7 +148,7 @@ class TaskRunner:
             db.session.rollback()
             task = db.session.get(Task, task_id)
             if task is not None and lifecycle.mark_failed(task, reason):
-                events.publish(task.user_id, "task.failed", tasks.task_status(task, {}))
+                events.publish(task.user_id, "task.failed", statuses.task_status(task, {}))
         except Exception as error:
             log.error("could not record the failure of task %s (%s); the reconciler will "
                       "take it back once this worker's heartbeat stops", task_id, error)

@@ -195,7 +195,7 @@ def test_the_worker_calls_the_engine_with_what_the_row_holds(app, make_task, use
 
 def test_the_task_view_shows_every_parameter(app, make_task, user):
     from daydream.generation.request import row_values
-    from daydream.services.tasks import task_status
+    from daydream.services.statuses import task_status
 
     task = make_task(user, **row_values(SAMPLE))
     with app.app_context():

@@ -13,7 +13,7 @@ from daydream.engine.params import SCHEDULERS
 from daydream.extensions import db
 from daydream.models import Task, TaskState
 from daydream.runtime import get_runtime
-from daydream.services import tasks
+from daydream.services import statuses, tasks
 
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")
 
@@ -80,6 +80,6 @@ def server_info() -> dict:
         "schedulers": list(SCHEDULERS), "limits": limits_view(),
         "queue": {"waiting": len(get_runtime().queue), "running": running,
                   "max": current_app.config["QUEUE_MAX"],
-                  "wait_seconds": round(tasks.queue_wait_seconds(), 1)},
+                  "wait_seconds": round(statuses.queue_wait_seconds(), 1)},
         "pricing": {"credit_pixel_steps": current_app.config["CREDIT_PIXEL_STEPS"]},
     }

@@ -22,7 +22,7 @@ from daydream.errors import api_error
 from daydream.generation.request import Mode
 from daydream.models import Task
 from daydream.security import public_base_url
-from daydream.services import access, archives, idempotency, storage, tasks
+from daydream.services import access, archives, idempotency, statuses, storage, tasks
 from daydream.services.uploads import UploadError
 
 PUBLIC = {"api.openapi_json", "api.docs"}
@@ -132,7 +132,7 @@ def list_tasks():
     params = query_params(schemas.LIST_PARAMETERS)
     page, per_page = params.get("page", 1), params.get("per_page", 20)
     rows, total = queries.list_tasks(auth.current(), params.get("state"), page, per_page)
-    where = tasks.positions()
+    where = statuses.positions()
     return jsonify(tasks=[serialize.task_view(task, where) for task in rows], page=page,
                    per_page=per_page, total=total, pages=math.ceil(total / per_page))
 

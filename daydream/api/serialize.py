@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 from daydream.api.info import limits_view
 from daydream.extensions import db
 from daydream.models import ApiKey, Image, Task, TaskState, User
-from daydream.services import tasks
+from daydream.services import statuses, tasks
 from daydream.services.models import ModelEntry
 
 
 def image_view(image: Image) -> dict:
     """One image, with API download URLs (the key works there; cookies are not needed)."""
-    view = tasks.image_view(image)
+    view = statuses.image_view(image)
     view["url"] = url_for("api.image_png", image_id=image.uuid)
     view["thumb_url"] = url_for("api.image_thumb", image_id=image.uuid)
     return view
@@ -33,7 +33,7 @@ def library_image_view(image: Image) -> dict:
 
 def task_view(task: Task, where: dict | None = None) -> dict:
     """A task as the API shows it: state, place, ETA, progress, cost, images and links."""
-    view = tasks.task_status(task, where)
+    view = statuses.task_status(task, where)
     progress = view["progress"]
     if progress["total"]:
         fraction = min(1.0, progress["step"] / progress["total"])

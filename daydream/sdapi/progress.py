@@ -8,7 +8,7 @@ from daydream.extensions import db
 from daydream.models import Task, TaskState, User
 from daydream.runtime import get_runtime
 from daydream.sdapi.results import b64
-from daydream.services import access, tasks
+from daydream.services import access, statuses, tasks
 
 
 def _idle_state() -> dict:
@@ -37,7 +37,7 @@ def of_user(user: User, skip_current_image: bool = False) -> dict:
         return {"progress": 0, "eta_relative": 0, "state": state, "current_image": None,
                 "textinfo": None}
     runtime = get_runtime()
-    view = tasks.task_status(task)
+    view = statuses.task_status(task)
     step, total = view["progress"]["step"], view["progress"]["total"] or task.steps
     state.update(job=f"task({task.uuid})", job_count=1,
                  job_timestamp=(task.started_at or task.created_at).strftime("%Y%m%d%H%M%S"),

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from daydream.extensions import db
 from daydream.models import ApiKey, CreditEntry, Task, TaskState, User
 from daydream.models.base import new_uuid, utcnow
-from daydream.services import archives, events, library, logins, storage, tasks
+from daydream.services import archives, events, library, logins, statuses, storage, tasks
 from daydream.services.passwords import hash_password, verify_password
 from daydream.services.users import AccountError
 
@@ -109,7 +109,7 @@ def export_data(user: User) -> tuple[str, bytes]:
 
 
 def _task_record(task: Task) -> dict:
-    record = tasks.task_status(task, {})
+    record = statuses.task_status(task, {})
     for transient in ("position", "eta", "progress"):
         record.pop(transient, None)
     record["images"] = [{"id": i.uuid, "seed": i.seed, "width": i.width, "height": i.height,

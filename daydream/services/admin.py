@@ -76,7 +76,7 @@ def stats() -> dict[str, int]:
 
 def queue_overview() -> list[dict]:
     """Running tasks, then waiting ones in the order they will run, with owner and ETA."""
-    from daydream.services.tasks import positions
+    from daydream.services.statuses import positions
 
     where = positions()
     running = db.session.scalars(

@@ -250,7 +250,7 @@ def delete_all_images(user: User) -> int:
 
 def image_details(image: Image) -> dict:
     """Everything the lightbox and the API show about one image and the task behind it."""
-    from daydream.services.tasks import image_view
+    from daydream.services.statuses import image_view
 
     task = image.task
     view = image_view(image)
@@ -267,7 +267,7 @@ def image_details(image: Image) -> dict:
 def handoff(user: User, reuse: str | None, variant: str | None) -> dict | None:
     """Settings for the studio to load from a library link: a task's, or an image to vary."""
     from daydream.services.access import find_task
-    from daydream.services.tasks import task_status
+    from daydream.services.statuses import task_status
 
     if variant:
         image = owned_image(user, variant)

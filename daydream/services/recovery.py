@@ -21,7 +21,7 @@ from daydream.models import Task, TaskState, User
 from daydream.models.base import utcnow
 from daydream.runtime import get_runtime
 from daydream.services import events, lifecycle
-from daydream.services.tasks import task_status
+from daydream.services.statuses import task_status
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2

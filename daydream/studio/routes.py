@@ -26,6 +26,7 @@ from daydream.services import (
     gallery,
     library,
     model_settings,
+    statuses,
     storage,
     tasks,
     users,
@@ -44,7 +45,7 @@ from daydream.studio.forms import (
 @bp.app_template_global()
 def settings_of(task) -> dict:
     """A task's settings for its card's "reuse" (every request parameter, its mode)."""
-    return tasks.settings_of(task)
+    return statuses.settings_of(task)
 
 
 @bp.app_template_global()
@@ -74,7 +75,7 @@ def timeline_page(before: int | None = None) -> tuple[list, int | None]:
 def index():
     """The studio page: control panel, progress area and this session's timeline."""
     session_tasks, earlier = timeline_page()
-    where = tasks.positions()
+    where = statuses.positions()
     models, my_model = model_settings.choices(current_user, tasks.limits())
     return render_template(
         "studio/index.html", tasks=session_tasks, earlier=earlier, where=where, params=BY_NAME,
@@ -119,22 +120,22 @@ def submit():
     except tasks.SubmissionRefused as error:
         headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return api_error(error.status, error.code, str(error), headers=headers)
-    where = tasks.positions_while_queued(tasks.latest(task))
-    return jsonify(task=tasks.task_status(task, where), credits=current_user.credits,
+    where = statuses.positions_while_queued(tasks.latest(task))
+    return jsonify(task=statuses.task_status(task, where), credits=current_user.credits,
                    card=render_template("studio/_task.html", task=task, where=where)), 202
 
 
 @bp.get("/tasks/<task_uuid>")
 def status(task_uuid: str):
     """The current state of one task (what a page fetches after reconnecting)."""
-    return jsonify(tasks.task_status(task_or_404(task_uuid)))
+    return jsonify(statuses.task_status(task_or_404(task_uuid)))
 
 
 @bp.get("/tasks/<task_uuid>/card")
 def card(task_uuid: str):
     """One timeline card as HTML, to swap in when a task changes."""
     return render_template("studio/_task.html", task=task_or_404(task_uuid),
-                           where=tasks.positions())
+                           where=statuses.positions())
 
 
 @bp.post("/tasks/<task_uuid>/cancel")
@@ -145,7 +146,7 @@ def cancel(task_uuid: str):
         tasks.cancel(task)
     except tasks.NotCancellable as error:
         return api_error(409, "not_cancellable", str(error))
-    return jsonify(tasks.task_status(task))
+    return jsonify(statuses.task_status(task))
 
 
 @bp.get("/tasks/<task_uuid>/<any(init, mask):kind>.png")
@@ -177,15 +178,15 @@ def earlier_cards():
         return api_error(400, "invalid_parameters", error.errors["before"], error.errors)
     page, earlier = timeline_page(before)
     return jsonify(cards=render_template("studio/_cards.html", tasks=page,
-                                         where=tasks.positions()), before=earlier)
+                                         where=statuses.positions()), before=earlier)
 
 
 @bp.get("/state")
 def state():
     """The newest page of this session's tasks with their states, for a page that
     (re)connects (older cards are finished and do not change)."""
-    where = tasks.positions()
-    return jsonify(tasks=[tasks.task_status(t, where) for t in timeline_page()[0]],
+    where = statuses.positions()
+    return jsonify(tasks=[statuses.task_status(t, where) for t in timeline_page()[0]],
                    credits=current_user.credits)
 
 
@@ -206,4 +207,4 @@ def share(image_uuid: str):
         return api_error(404, "not_found", "No such image.")
     shared = request.form.get("shared", "1") not in ("0", "false", "")
     gallery.set_shared(image, shared)
-    return jsonify(tasks.image_view(image))
+    return jsonify(statuses.image_view(image))

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from daydream.runtime import get_runtime
-from daydream.services import events, logins, tasks
+from daydream.services import events, logins, statuses, tasks
 
 
 def on_connect(auth=None):
@@ -18,8 +18,8 @@ def on_connect(auth=None):
     # Its own login's room too, so ending that login closes exactly these sockets.
     join_room(logins.room(current_user.login_session_id))
     get_runtime(current_app._get_current_object()).state.page_opened(current_user.id)
-    where = tasks.positions()
-    emit("state", {"tasks": [tasks.task_status(t, where)
+    where = statuses.positions()
+    emit("state", {"tasks": [statuses.task_status(t, where)
                              for t in tasks.session_tasks(current_user, unfinished=True)]})
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from daydream.extensions import db
 from daydream.models import CreditEntry, EntryKind, Task, User
 from daydream.queue.rq_backend import QUEUE_NAME
-from daydream.services import tasks
+from daydream.services import statuses, tasks
 from tests.scale.conftest import ROOT, free_port, wait_until
 from tests.services import port_open
 
@@ -54,7 +54,7 @@ def running_with_progress(app, task_id: int) -> Task | None:
     """The task once a worker has it and has reported a step (what every page shows)."""
     with app.app_context():
         task = db.session.get(Task, task_id)
-        step = tasks.live_progress(task)[0]
+        step = statuses.live_progress(task)[0]
         db.session.expunge(task)
     return task if task.state == "running" and step > 0 else None
 

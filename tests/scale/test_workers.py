@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from daydream.extensions import db
 from daydream.models import Task, User
-from daydream.services import tasks
+from daydream.services import statuses, tasks
 from daydream.services.credits import ledger_total
 from tests.api.conftest import basic
 from tests.conftest import PASSWORD
@@ -77,7 +77,7 @@ def test_two_worker_processes_share_one_fair_queue(app, make_user, workers, redi
     plan = [("A1", a), ("A2", a), ("B1", b), ("C1", c), ("C2", c), ("A3", a)]
     ids = {name: submit(app, user, SHARED) for name, user in plan}
     with app.app_context():
-        positions = tasks.positions()
+        positions = statuses.positions()
     by_position = sorted(ids, key=lambda name: positions[ids[name]][0])
     assert by_position == ["A1", "B1", "C1", "A2", "C2", "A3"]
     # Both workers load their model while RQ is suspended, then both take from one queue.
