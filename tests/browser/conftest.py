@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.services import CHROMIUM, unavailable
 
@@ -20,10 +20,52 @@ SCREENSHOTS = Path(
 )
 
 
+class _Response:
+    """A response body whose ``close`` runs once, however often it is called."""
+
+    def __init__(self, body) -> None:
+        self.body, self.closed = body, False
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if hasattr(self.body, "close"):
+                self.body.close()
+
+
+def _keeping_responses(app):
+    """The app, with each request's response body kept in its environ (for the handler)."""
+
+    def wsgi(environ, start_response):
+        environ["tests.response"] = _Response(app(environ, start_response))
+        return environ["tests.response"]
+
+    return wsgi
+
+
+class _ClosingHandler(WSGIRequestHandler):
+    """Closes every response body, also when the browser dropped the connection: Werkzeug's
+    development server then skips the close (its cleanup reads the dropped socket first),
+    and a static file's open handle reached the garbage collector as a ResourceWarning in
+    whichever test ran then (seen on favicon.svg, now and then)."""
+
+    def run_wsgi(self) -> None:
+        try:
+            super().run_wsgi()
+        finally:
+            response = getattr(self, "environ", {}).get("tests.response")
+            if response is not None:
+                response.close()
+
+
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """Serve the test app on a free loopback port in a thread; yields its base URL."""
-    server = make_server("localhost", 0, app, threaded=True)
+    server = make_server("localhost", 0, _keeping_responses(app), threaded=True,
+                         request_handler=_ClosingHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://localhost:{server.server_port}"
