@@ -100,17 +100,17 @@ def submit_task():
         return jsonify(serialize.quote_view(quote, user))
     raw_key = request.headers.get(idempotency.HEADER)
     if raw_key is None:
-        task, replayed = tasks.latest(tasks.submit(user, data, init=init, source="api",
-                                                   mask=mask, model=model)), False
+        task, replayed = tasks.submit(user, data, init=init, source="api", mask=mask,
+                                      model=model), False
     else:
         task, replayed = idempotency.submit_once(
             user, _idempotency_key(raw_key), idempotency.fingerprint(body),
-            lambda claim: tasks.latest(tasks.submit(user, data, init=init, source="api",
-                                                    claim=claim, mask=mask, model=model)))
+            lambda claim: tasks.submit(user, data, init=init, source="api", claim=claim,
+                                       mask=mask, model=model))
     headers = {"Location": f"/api/v1/tasks/{task.uuid}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return jsonify(serialize.task_view(task)), 202, headers
+    return jsonify(serialize.task_view(tasks.latest(task))), 202, headers
 
 
 def _idempotency_key(raw: str) -> str:

@@ -45,11 +45,17 @@ def _commit_as_written(task: Task, state: TaskState, **written) -> None:
         set_committed_value(task, name, value)
 
 
+def running_for(worker_id: str | None) -> dict[str, object]:
+    """The columns a task gets when ``worker_id`` starts it (besides its state and attempts):
+    written by the claim, or by a submission that hands the task over."""
+    now = utcnow()
+    return {"started_at": now, "progress_step": 0, "worker_id": worker_id,
+            "heartbeat_at": now, "cancel_requested": False}
+
+
 def mark_running(task: Task, worker_id: str | None = None) -> bool:
     """queued → running, owned by ``worker_id``; False if cancelled (or taken) meanwhile."""
-    now = utcnow()
-    written = {"started_at": now, "progress_step": 0, "worker_id": worker_id,
-               "heartbeat_at": now, "cancel_requested": False}
+    written = running_for(worker_id)
     attempts = (task.attempts or 0) + 1
     if _transition(task.id, (TaskState.QUEUED.value,), TaskState.RUNNING,
                    attempts=Task.attempts + 1, **written):

@@ -20,7 +20,7 @@ from daydream.generation import work
 from daydream.generation.request import Mode, row_values
 from daydream.generation.validate import validate
 from daydream.models import Task, TaskState, User
-from daydream.models.base import commit_keeping_values, detached_copy, utcnow
+from daydream.models.base import commit_keeping_values, detached_copy
 from daydream.runtime import get_runtime
 from daydream.services import (
     access,
@@ -116,7 +116,8 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
            source: str = "web", mask: InitImage | None = None,
            claim: Callable[[Task], None] | None = None,
            model: ModelEntry | str | None = None) -> Task:
-    """Validate, charge and insert in one transaction, then enqueue the task id.
+    """Validate, charge and insert in one transaction, then enqueue the task id (or hand it
+    to an idle worker, running already).
 
     ``model`` is the library entry the caller checked, or a library model's name (None: the
     user's default model); its price factor scales the cost. ``claim(task)`` runs in that
@@ -137,24 +138,7 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     # it: it starts without reading or claiming the row (see queue.local).
     taker = runtime.queue.reserve_idle_worker(model.name)
     try:
-        task = Task(user_id=user.id, sessionid=user.sessionid, mode=mode.value, cost=cost,
-                    source=source, model=model.name, **row_values(values),
-                    **(_running_for(taker) if taker else {}))
-        # Its owner (this session's row, not a request proxy): the folder its files go to.
-        set_committed_value(task, "user", db.session.get(User, user.id))
-        db.session.add(task)
-        db.session.flush()
-        if claim is not None:
-            claim(task)
-        try:
-            credits.charge(user.id, cost, task_id=task.id)
-            _check_bounds(user)
-        except credits.InsufficientCredits as error:
-            db.session.rollback()
-            raise SubmissionRefused("insufficient_credits", str(error), 402) from error
-        except SubmissionRefused:
-            db.session.rollback()
-            raise
+        task = _insert_and_charge(user, values, mode, cost, source, model.name, taker, claim)
         if init is not None:
             task.init_image = storage.save_init_image(task, init)
         if mask is not None:
@@ -186,12 +170,31 @@ def submit(user: User, data: Mapping[str, Any], init: InitImage | None = None,
     return task
 
 
-def _running_for(worker_id: str) -> dict[str, Any]:
-    """The columns of a task written as running for ``worker_id`` (as its claim would)."""
-    now = utcnow()
-    return {"state": TaskState.RUNNING.value, "worker_id": worker_id, "started_at": now,
-            "heartbeat_at": now, "attempts": 1, "progress_step": 0,
-            "cancel_requested": False}
+def _insert_and_charge(user: User, values: dict[str, Any], mode: Mode, cost: int, source: str,
+                       model_name: str, taker: str | None,
+                       claim: Callable[[Task], None] | None) -> Task:
+    """Insert the task (running for ``taker`` if one was reserved, else queued) and charge
+    for it within the bounds, uncommitted; refused with everything rolled back."""
+    started = {"state": TaskState.RUNNING.value, "attempts": 1,
+               **lifecycle.running_for(taker)} if taker else {}
+    task = Task(user_id=user.id, sessionid=user.sessionid, mode=mode.value, cost=cost,
+                source=source, model=model_name, **row_values(values), **started)
+    # Its owner (this session's row, not a request proxy): the folder its files go to.
+    set_committed_value(task, "user", db.session.get(User, user.id))
+    db.session.add(task)
+    db.session.flush()
+    if claim is not None:
+        claim(task)
+    try:
+        credits.charge(user.id, cost, task_id=task.id)
+        _check_bounds(user)
+    except credits.InsufficientCredits as error:
+        db.session.rollback()
+        raise SubmissionRefused("insufficient_credits", str(error), 402) from error
+    except SubmissionRefused:
+        db.session.rollback()
+        raise
+    return task
 
 
 def latest(task: Task) -> Task:
